@@ -1,0 +1,107 @@
+import type { Transferable } from '../transport/types.ts';
+import { NotCloneableError, ProtocolError } from '../errors.ts';
+import type { Specials } from '../protocol.ts';
+import { proxyTransferHandler, throwTransferHandler, transferHandlers, type TransferHandlerMap } from './handlers.ts';
+import { isProxied, transfersOf } from './marks.ts';
+
+/** The connection's handle table, as the wire layer sees it. */
+export interface HandleTable {
+  /** Registers a value passed by reference; returns its handle id. */
+  exportValue(value: object): number;
+  /** A proxy for a handle the other side exported. */
+  importHandle(id: number): unknown;
+}
+
+export interface Encoded {
+  raw: unknown[];
+  x: Specials | undefined;
+  transfer: Transferable[] | undefined;
+}
+
+/**
+ * Turns values into wire values and back: proxy marks become handles,
+ * transfer marks become a transfer list, user handlers apply. Shared by
+ * every transport; only top-level values are inspected (comlink's rule),
+ * so large payloads are never walked.
+ */
+export class WireCodec {
+  constructor(
+    private readonly handles: HandleTable,
+    private readonly local: TransferHandlerMap | undefined,
+  ) {}
+
+  /**
+   * Encodes `values` in place (the array is the caller's own copy).
+   * `what(i)` names value i in error messages ("argument 0 of add()").
+   */
+  encode(values: unknown[], what: (i: number) => string): Encoded {
+    let x: Specials | undefined;
+    let transfer: Transferable[] | undefined;
+    const userHandlers = this.local !== undefined || transferHandlers.size > 2;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if ((typeof v !== 'object' && typeof v !== 'function') || v === null) continue;
+      if (isProxied(v)) {
+        (x ??= []).push([i, 'proxy', this.handles.exportValue(v)]);
+        values[i] = undefined;
+        continue;
+      }
+      const t = transfersOf(v);
+      if (t !== undefined) (transfer ??= []).push(...t);
+      if (userHandlers) {
+        const hit = this.applyHandlers(v);
+        if (hit) {
+          (x ??= []).push([i, hit[0], hit[1]]);
+          if (hit[2].length) (transfer ??= []).push(...hit[2]);
+          values[i] = undefined;
+          continue;
+        }
+      }
+      if (typeof v === 'function') {
+        throw new NotCloneableError(
+          `${what(i)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
+        );
+      }
+    }
+    return { raw: values, x, transfer };
+  }
+
+  private applyHandlers(v: object): [string, unknown, Transferable[]] | undefined {
+    if (this.local) {
+      for (const [name, h] of this.local) if (h.canHandle(v)) return [name, ...h.serialize(v)];
+    }
+    for (const [name, h] of transferHandlers) {
+      if (h === proxyTransferHandler || h === throwTransferHandler || this.local?.has(name)) continue;
+      if (h.canHandle(v)) return [name, ...h.serialize(v)];
+    }
+    return undefined;
+  }
+
+  /** Restores values encoded by `encode` on the other side, in place. */
+  decode(raw: unknown[], x: Specials | undefined): unknown[] {
+    if (x === undefined) return raw;
+    for (const [i, name, payload] of x) {
+      if (i >= raw.length) throw new ProtocolError(`a special value names position ${i} of ${raw.length}`);
+      raw[i] = this.decodeOne(name, payload);
+    }
+    return raw;
+  }
+
+  private decodeOne(name: string, payload: unknown): unknown {
+    if (name === 'proxy') {
+      if (typeof payload !== 'number' || !Number.isInteger(payload) || payload < 0) {
+        throw new ProtocolError('a proxy value arrived without a valid handle');
+      }
+      return this.handles.importHandle(payload);
+    }
+    const h = this.handlerFor(name);
+    if (!h) throw new ProtocolError(`a value arrived for transfer handler "${name}", which is not registered here`);
+    return h.deserialize(payload);
+  }
+
+  /** A user handler by name: this connection's first, then the global map's. */
+  handlerFor(name: string) {
+    const h = this.local?.get(name) ?? transferHandlers.get(name);
+    return h === proxyTransferHandler || h === throwTransferHandler ? undefined : h;
+  }
+}

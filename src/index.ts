@@ -1,0 +1,26 @@
+export { expose, wrap, type EndpointOptions } from './endpoint.ts';
+export {
+  proxy,
+  proxyMarker,
+  transfer,
+  releaseProxy,
+  createEndpoint,
+  finalizer,
+  type ProxyMarked,
+} from './codec/marks.ts';
+export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
+export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
+export type { Endpoint } from './transport/port.ts';
+export {
+  FarcallError,
+  ChannelClosedError,
+  CallTimeoutError,
+  CallAbortedError,
+  ProtocolError,
+  NoSuchMethodError,
+  NotCloneableError,
+  ProxyReleasedError,
+  QueueFullError,
+  UnsupportedError,
+  type FarcallErrorCode,
+} from './errors.ts';

@@ -1,0 +1,101 @@
+/**
+ * Wire messages. Every transport carries these same shapes; stream
+ * transports add a handshake (see transport/stream.ts) before them.
+ * Short keys because they are cloned or encoded on every call.
+ */
+
+/** Bumped on any incompatible change to the shapes below. */
+export const PROTOCOL_VERSION = 1;
+
+export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4 } as const;
+
+export const CallKind = { Apply: 0, Get: 1, Set: 2, Construct: 3, Endpoint: 4 } as const;
+export type CallKind = (typeof CallKind)[keyof typeof CallKind];
+
+/**
+ * Values a handler encoded: `[index, handlerName, payload]`. The index is the
+ * argument position (or 0 for a result / set value); the slot in the raw
+ * array holds `undefined`.
+ */
+export type Specials = Array<[number, string, unknown]>;
+
+export interface CallMsg {
+  t: typeof MsgType.Call;
+  /** Call id; 0 means no reply is wanted. */
+  i: number;
+  /** Handle on the receiver: 0 is the exposed root. */
+  h: number;
+  k: CallKind;
+  p: string[];
+  a: unknown[];
+  x?: Specials;
+  /** Milliseconds the caller will wait, so the callee can give up too. */
+  d?: number;
+}
+
+export interface ReturnMsg {
+  t: typeof MsgType.Return;
+  i: number;
+  v: unknown;
+  x?: Specials;
+}
+
+export interface ThrowMsg {
+  t: typeof MsgType.Throw;
+  i: number;
+  e: unknown;
+}
+
+export interface ReleaseMsg {
+  t: typeof MsgType.Release;
+  h: number;
+}
+
+export interface CancelMsg {
+  t: typeof MsgType.Cancel;
+  i: number;
+}
+
+export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg;
+
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+function isSpecials(x: unknown): boolean {
+  if (x === undefined) return true;
+  if (!Array.isArray(x)) return false;
+  for (const s of x) {
+    if (!Array.isArray(s) || s.length !== 3 || !isId(s[0]) || typeof s[1] !== 'string') return false;
+  }
+  return true;
+}
+
+/**
+ * Says why `m` is not a valid message, or returns undefined when it is.
+ * Untrusted peers send through here, so every field is checked.
+ */
+export function invalidMessage(m: unknown): string | undefined {
+  if (typeof m !== 'object' || m === null) return 'message is not an object';
+  const msg = m as Record<string, unknown>;
+  switch (msg.t) {
+    case MsgType.Call: {
+      if (!isId(msg.i) || !isId(msg.h)) return 'call without a valid id or handle';
+      if (typeof msg.k !== 'number' || msg.k < 0 || msg.k > 4) return 'call with an unknown kind';
+      if (!Array.isArray(msg.p) || !msg.p.every((s) => typeof s === 'string')) return 'call path is not a list of strings';
+      if (!Array.isArray(msg.a)) return 'call arguments are not a list';
+      if (!isSpecials(msg.x)) return 'call has malformed special values';
+      if (msg.d !== undefined && (typeof msg.d !== 'number' || !(msg.d >= 0))) return 'call has a bad deadline';
+      return undefined;
+    }
+    case MsgType.Return:
+      if (!isId(msg.i)) return 'return without a valid id';
+      return isSpecials(msg.x) ? undefined : 'return has malformed special values';
+    case MsgType.Throw:
+      return isId(msg.i) ? undefined : 'throw without a valid id';
+    case MsgType.Release:
+      return isId(msg.h) ? undefined : 'release without a valid handle';
+    case MsgType.Cancel:
+      return isId(msg.i) ? undefined : 'cancel without a valid id';
+    default:
+      return `unknown message type ${String(msg.t)}`;
+  }
+}

@@ -1,0 +1,50 @@
+import { NoSuchMethodError } from '../errors.ts';
+
+/**
+ * The path guard. A peer reaches only what was exposed: own properties, and
+ * methods of class prototypes. Nothing inherited from Object.prototype or
+ * Function.prototype, and never `__proto__`, `constructor` or `prototype`,
+ * so no path leads to `Function`, `process`, or a prototype to pollute.
+ */
+
+const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
+
+const SHARED_PROTOTYPES = new Set<unknown>([Object.prototype, Function.prototype, null]);
+
+/** Is `key` a member of `obj` that a peer may reach? */
+export function reachable(obj: unknown, key: string): boolean {
+  if (FORBIDDEN.has(key)) return false;
+  if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) return false;
+  let o: object | null = obj;
+  while (o !== null && !SHARED_PROTOTYPES.has(o)) {
+    if (Object.prototype.hasOwnProperty.call(o, key)) return true;
+    o = Object.getPrototypeOf(o);
+  }
+  return false;
+}
+
+export function formatPath(path: readonly string[]): string {
+  return path.length === 0 ? '(the exposed value)' : path.join('.');
+}
+
+/**
+ * Resolves `path` from `root`. Returns the value and its holder (the `this`
+ * for a call). Throws NoSuchMethodError naming the path when a step is
+ * missing or guarded.
+ */
+export function resolvePath(root: unknown, path: readonly string[]): { holder: unknown; value: unknown } {
+  let holder: unknown = undefined;
+  let value: unknown = root;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    if (!reachable(value, key)) {
+      throw new NoSuchMethodError(
+        `"${formatPath(path)}" is not exposed` +
+          (path.length > 1 ? ` ("${key}" is not reachable on ${formatPath(path.slice(0, i))})` : ''),
+      );
+    }
+    holder = value;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return { holder, value };
+}

@@ -1,0 +1,401 @@
+import type { MessagePort } from 'node:worker_threads';
+import { decodeThrown, encodeThrown } from '../codec/error.ts';
+import type { TransferHandlerMap } from '../codec/handlers.ts';
+import { finalizer, proxy, transfer } from '../codec/marks.ts';
+import { WireCodec } from '../codec/wire.ts';
+import {
+  CallAbortedError,
+  CallTimeoutError,
+  ChannelClosedError,
+  FarcallError,
+  NoSuchMethodError,
+  NotCloneableError,
+  ProtocolError,
+  ProxyReleasedError,
+  UnsupportedError,
+} from '../errors.ts';
+import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
+import type { MessageTransport } from '../transport/types.ts';
+import { formatPath, reachable, resolvePath } from './path.ts';
+import { createRemote } from './remote.ts';
+
+export interface PeerOptions {
+  /** Transfer handlers for this connection only (looked up before the global map). */
+  transferHandlers?: TransferHandlerMap;
+  /** Default deadline for every call, in milliseconds. */
+  timeout?: number;
+  /**
+   * Most objects this side keeps alive for the other side (values it passed
+   * by reference and has not seen released). A limit for untrusted peers.
+   */
+  maxHandles?: number;
+  /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
+  createEndpoint?: (value: unknown) => MessagePort;
+}
+
+/** Options one call may carry. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  /** Milliseconds; 0 or undefined means no deadline. */
+  timeout?: number | undefined;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  path: string[];
+  args: unknown[];
+  timer?: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+const NO_ARGS: unknown[] = [];
+const noop = (): void => {};
+
+/**
+ * One end of a connection, symmetric: it calls and it serves. Knows nothing
+ * of the transport beneath it beyond its capabilities.
+ */
+export class Peer {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private nextHandle = 1;
+  private readonly exported = new Map<number, object>();
+  private root: { value: unknown } | undefined;
+  private closedBy: Error | undefined;
+  private readonly closeListeners: Array<(cause: Error) => void> = [];
+  readonly codec: WireCodec;
+
+  constructor(
+    readonly transport: MessageTransport,
+    private readonly options: PeerOptions = {},
+  ) {
+    this.codec = new WireCodec(
+      { exportValue: (v) => this.exportValue(v), importHandle: (id) => createRemote(this, id) },
+      options.transferHandlers,
+    );
+    transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
+  }
+
+  get isClosed(): boolean {
+    return this.closedBy !== undefined;
+  }
+
+  get label(): string {
+    return this.transport.capabilities.label;
+  }
+
+  /** Serves `value` as handle 0, the root the other side's `wrap` reaches. */
+  expose(value: unknown): void {
+    this.root = { value };
+  }
+
+  onClose(listener: (cause: Error) => void): void {
+    if (this.closedBy) listener(this.closedBy);
+    else this.closeListeners.push(listener);
+  }
+
+  // ---- calling ----------------------------------------------------------
+
+  call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions): Promise<unknown> {
+    if (this.closedBy) return Promise.reject(this.closedError());
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(aborted(path, signal));
+    let enc;
+    try {
+      enc = this.codec.encode(args, (i) => `argument ${i} of ${formatPath(path)}()`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = this.nextId++;
+    const msg: CallMsg = { t: MsgType.Call, i: id, h: handle, k: kind, p: path, a: enc.raw };
+    if (enc.x) msg.x = enc.x;
+    const timeout = opts?.timeout ?? this.options.timeout;
+    if (timeout) msg.d = timeout;
+    return new Promise((resolve, reject) => {
+      const p: Pending = { resolve, reject, path, args: enc.raw };
+      this.pending.set(id, p);
+      if (timeout) {
+        p.timer = setTimeout(() => this.abandon(id, new CallTimeoutError(`${formatPath(path)}() timed out after ${timeout} ms`)), timeout);
+        p.timer.unref();
+      }
+      if (signal) {
+        p.signal = signal;
+        p.onAbort = () => this.abandon(id, aborted(path, signal));
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.transport.send(msg, enc.transfer, this.onSendError);
+    });
+  }
+
+  /** Sends a call that wants no reply. */
+  notify(handle: number, kind: CallKind, path: string[], args: unknown[]): void {
+    if (this.closedBy) return;
+    const enc = this.codec.encode(args, (i) => `argument ${i} of ${formatPath(path)}()`);
+    const msg: CallMsg = { t: MsgType.Call, i: 0, h: handle, k: kind, p: path, a: enc.raw };
+    if (enc.x) msg.x = enc.x;
+    this.transport.send(msg, enc.transfer, noop);
+  }
+
+  /** Gives up on a pending call locally and tells the callee. */
+  private abandon(id: number, err: Error): void {
+    const p = this.settle(id);
+    if (!p) return;
+    p.reject(err);
+    if (!this.closedBy) this.transport.send({ t: MsgType.Cancel, i: id }, undefined, noop);
+  }
+
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
+    return p;
+  }
+
+  private readonly onSendError = (err: unknown, msg: Message): void => {
+    if (msg.t !== MsgType.Call || msg.i === 0) return;
+    const p = this.settle(msg.i);
+    if (!p) return;
+    if (err instanceof FarcallError) return p.reject(err);
+    p.reject(notCloneable(p.args, (i) => `argument ${i} of ${formatPath(p.path)}()`, err));
+  };
+
+  // ---- handles ----------------------------------------------------------
+
+  private exportValue(value: object): number {
+    const max = this.options.maxHandles;
+    if (max !== undefined && this.exported.size >= max) {
+      throw new FarcallError('ERR_FARCALL_PROTOCOL', `too many objects passed by reference on this ${this.label} (maxHandles ${max})`);
+    }
+    const id = this.nextHandle++;
+    this.exported.set(id, value);
+    return id;
+  }
+
+  /** Tells the other side one of its handles is no longer used here. */
+  release(handle: number): void {
+    if (this.closedBy) return;
+    this.transport.send({ t: MsgType.Release, h: handle }, undefined, noop);
+    if (handle === 0) this.close(new ChannelClosedError(`the connection to the ${this.label} was released`));
+  }
+
+  // ---- receiving --------------------------------------------------------
+
+  private receive(m: Message): void {
+    if (this.closedBy) return;
+    const bad = invalidMessage(m);
+    if (bad) {
+      this.close(new ProtocolError(`the ${this.label} sent an invalid message: ${bad}`));
+      return;
+    }
+    switch (m.t) {
+      case MsgType.Call:
+        return this.serve(m);
+      case MsgType.Return: {
+        const p = this.settle(m.i);
+        if (!p) return;
+        try {
+          p.resolve(m.x ? this.codec.decode([m.v], m.x)[0] : m.v);
+        } catch (err) {
+          p.reject(err);
+        }
+        return;
+      }
+      case MsgType.Throw: {
+        const p = this.settle(m.i);
+        if (p) p.reject(this.decodeError(m.e));
+        return;
+      }
+      case MsgType.Release:
+        return this.released(m.h);
+      case MsgType.Cancel:
+        // Calls already running are not interrupted; the caller has moved on.
+        return;
+    }
+  }
+
+  private serve(m: CallMsg): void {
+    let result: unknown;
+    try {
+      result = this.dispatch(m);
+    } catch (err) {
+      if (m.i !== 0) this.replyThrow(m.i, err);
+      return;
+    }
+    if (m.i === 0) {
+      if (isThenable(result)) result.then(noop, noop);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (v) => this.reply(m.i, v, m.p),
+        (e) => this.replyThrow(m.i, e),
+      );
+    } else {
+      this.reply(m.i, result, m.p);
+    }
+  }
+
+  private dispatch(m: CallMsg): unknown {
+    const target = this.target(m.h);
+    const args = this.codec.decode(m.a, m.x);
+    switch (m.k) {
+      case CallKind.Apply: {
+        const { holder, value } = resolvePath(target, m.p);
+        if (typeof value !== 'function') throw new NoSuchMethodError(`"${formatPath(m.p)}" is not a function`);
+        return Reflect.apply(value, holder, args);
+      }
+      case CallKind.Get:
+        return resolvePath(target, m.p).value;
+      case CallKind.Set: {
+        const key = m.p[m.p.length - 1];
+        const parent = resolvePath(target, m.p.slice(0, -1)).value;
+        if (key === undefined || !settable(parent, key)) throw new NoSuchMethodError(`"${formatPath(m.p)}" cannot be set`);
+        (parent as Record<string, unknown>)[key] = args[0];
+        return true;
+      }
+      case CallKind.Construct: {
+        const { value } = resolvePath(target, m.p);
+        if (typeof value !== 'function') throw new NoSuchMethodError(`"${formatPath(m.p)}" is not a constructor`);
+        return proxy(Reflect.construct(value, args) as object);
+      }
+      case CallKind.Endpoint: {
+        const make = this.options.createEndpoint;
+        if (!make) throw new UnsupportedError(`createEndpoint needs a MessagePort channel; this ${this.label} cannot carry ports`);
+        const port = make(resolvePath(target, m.p).value);
+        return transfer(port, [port]);
+      }
+    }
+  }
+
+  private target(handle: number): unknown {
+    if (handle === 0) {
+      if (!this.root) throw new NoSuchMethodError(`nothing is exposed on this ${this.label}`);
+      return this.root.value;
+    }
+    if (!this.exported.has(handle)) throw new ProxyReleasedError(`handle ${handle} is released or was never passed`);
+    return this.exported.get(handle);
+  }
+
+  private reply(id: number, value: unknown, path: string[]): void {
+    if (this.closedBy) return;
+    let enc;
+    const what = (): string => `the result of ${formatPath(path)}()`;
+    try {
+      enc = this.codec.encode([value], what);
+    } catch (err) {
+      return this.replyThrow(id, err);
+    }
+    const msg: Message = { t: MsgType.Return, i: id, v: enc.raw[0] };
+    if (enc.x) msg.x = enc.x;
+    this.transport.send(msg, enc.transfer, (err) => {
+      if (err instanceof FarcallError) return;
+      this.replyThrow(id, notCloneable(enc.raw, what, err));
+    });
+  }
+
+  private replyThrow(id: number, thrown: unknown): void {
+    if (this.closedBy) return;
+    const custom = this.codec.handlerFor('throw');
+    const e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown);
+    this.transport.send({ t: MsgType.Throw, i: id, e }, undefined, (err) => {
+      if (err instanceof FarcallError) return;
+      const msg = thrown instanceof Error ? thrown.message : 'a thrown value';
+      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m: String(msg) } }, undefined, noop);
+    });
+  }
+
+  private decodeError(e: unknown): unknown {
+    const custom = (e as { k?: unknown } | null)?.k === 2 ? this.codec.handlerFor('throw') : undefined;
+    if (!custom) return decodeThrown(e);
+    try {
+      return custom.deserialize((e as { v: unknown }).v);
+    } catch (thrown) {
+      return thrown;
+    }
+  }
+
+  private released(handle: number): void {
+    if (handle === 0) {
+      callFinalizer(this.root?.value);
+      this.root = undefined;
+      this.close(new ChannelClosedError(`the other side released the connection to this ${this.label}`));
+      return;
+    }
+    const value = this.exported.get(handle);
+    if (value === undefined) return;
+    this.exported.delete(handle);
+    callFinalizer(value);
+  }
+
+  // ---- closing ----------------------------------------------------------
+
+  /** Closes the connection; every pending call rejects with `cause`. */
+  close(cause: Error = new ChannelClosedError(`the connection to the ${this.label} was closed`)): void {
+    if (this.closedBy) return;
+    this.transport.close();
+    this.closed(cause);
+  }
+
+  private closed(cause: Error): void {
+    if (this.closedBy) return;
+    this.closedBy = cause;
+    const err = this.closedError();
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
+    for (const value of this.exported.values()) callFinalizer(value);
+    this.exported.clear();
+    for (const l of this.closeListeners.splice(0)) l(cause);
+  }
+
+  private closedError(): Error {
+    const cause = this.closedBy!;
+    return cause instanceof ChannelClosedError
+      ? cause
+      : new ChannelClosedError(`the connection to the ${this.label} closed: ${cause.message}`, { cause });
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function settable(parent: unknown, key: string): boolean {
+  if ((typeof parent !== 'object' && typeof parent !== 'function') || parent === null) return false;
+  return key !== '__proto__' && key !== 'constructor' && key !== 'prototype' && (reachable(parent, key) || !(key in parent));
+}
+
+function callFinalizer(value: unknown): void {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return;
+  const fin = (value as { [finalizer]?: unknown })[finalizer];
+  if (typeof fin === 'function') {
+    try {
+      fin.call(value);
+    } catch {
+      // A finalizer's failure is the exposer's own business; the release stands.
+    }
+  }
+}
+
+function aborted(path: string[], signal: AbortSignal): CallAbortedError {
+  return new CallAbortedError(`${formatPath(path)}() was aborted`, { cause: signal.reason });
+}
+
+/** Names the first value that cannot be cloned, on the error path only. */
+function notCloneable(values: unknown[], what: (i: number) => string, err: unknown): Error {
+  const reason = err instanceof Error ? err.message : String(err);
+  for (let i = 0; i < values.length; i++) {
+    try {
+      structuredClone(values[i]);
+    } catch (e) {
+      return new NotCloneableError(
+        `${what(i)} could not be cloned (${e instanceof Error ? e.message : String(e)}); ` +
+          'pass functions and objects with methods by reference with proxy()',
+        { cause: err },
+      );
+    }
+  }
+  return new NotCloneableError(`could not send ${what(0).replace(/^argument 0 of /, 'the call to ')}: ${reason}`, { cause: err });
+}

@@ -1,0 +1,112 @@
+import type { MessagePort } from 'node:worker_threads';
+import { createEndpoint, releaseProxy, type ProxyMarked } from '../codec/marks.ts';
+import { ProxyReleasedError } from '../errors.ts';
+import { CallKind } from '../protocol.ts';
+import type { Peer } from './peer.ts';
+
+// ---- types ----------------------------------------------------------------
+
+type Promisify<T> = T extends PromiseLike<unknown> ? T : Promise<T>;
+type Unpromisify<T> = T extends PromiseLike<infer U> ? U : T;
+
+/** What a value passed by reference becomes on the other side. */
+type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
+
+/**
+ * What an argument may be: a function must be marked with `proxy()` to
+ * cross (TypeScript flags a bare one); a symbol cannot cross at all.
+ */
+export type LocalArg<T> = T extends (...args: any[]) => any ? T & ProxyMarked : T extends symbol ? never : T;
+
+type RemoteProperty<T> = T extends ((...args: any[]) => any) | ProxyMarked ? Remote<T> : Promisify<T>;
+
+/** Every property of T, seen from the other side. */
+export type RemoteObject<T> = { readonly [P in keyof T]: RemoteProperty<T[P]> };
+
+/** The methods every remote proxy has. */
+export interface ProxyMethods {
+  [createEndpoint]: () => Promise<MessagePort>;
+  [releaseProxy]: () => void;
+}
+
+/**
+ * A remote T: every function returns a Promise of its result, properties
+ * are read with `await remote.prop`, classes are constructed with
+ * `await new remote.Class()`.
+ */
+export type Remote<T> = RemoteObject<T> &
+  (T extends (...args: infer A) => infer R
+    ? (...args: { [I in keyof A]: LocalArg<A[I]> }) => Promisify<ProxyOrClone<Unpromisify<R>>>
+    : unknown) &
+  (T extends new (...args: infer A) => infer I ? { new (...args: { [K in keyof A]: LocalArg<A[K]> }): Promise<Remote<I>> } : unknown) &
+  ProxyMethods;
+
+// ---- the proxy ------------------------------------------------------------
+
+interface HandleState {
+  readonly peer: Peer;
+  readonly handle: number;
+  released: boolean;
+}
+
+/** When every proxy of a handle is collected, the other side may free it. */
+const collected = new FinalizationRegistry<{ peer: Peer; handle: number }>(({ peer, handle }) => peer.release(handle));
+
+/** A proxy for `handle` on the other side of `peer` (0 is the exposed root). */
+export function createRemote<T>(peer: Peer, handle: number): Remote<T> {
+  const state: HandleState = { peer, handle, released: false };
+  if (handle !== 0) collected.register(state, { peer, handle }, state);
+  return makeProxy(state, []) as Remote<T>;
+}
+
+function release(state: HandleState): void {
+  if (state.released) return;
+  state.released = true;
+  if (state.handle !== 0) collected.unregister(state);
+  state.peer.release(state.handle);
+}
+
+const ignore = (): void => {};
+
+function makeProxy(state: HandleState, path: string[]): unknown {
+  let children: Map<string, unknown> | undefined;
+  // A function target, so that apply and construct traps fire.
+  const proxy: unknown = new Proxy(function farcallRemote() {}, {
+    get(_target, prop) {
+      if (state.released) throw new ProxyReleasedError();
+      if (prop === releaseProxy) return () => release(state);
+      if (prop === createEndpoint) return () => state.peer.call(state.handle, CallKind.Endpoint, path);
+      if (prop === 'then') {
+        // The root is not a thenable, so `await wrap(x)` gives the proxy.
+        if (path.length === 0) return undefined;
+        const read = state.peer.call(state.handle, CallKind.Get, path);
+        return read.then.bind(read);
+      }
+      if (typeof prop === 'symbol') return undefined;
+      let child = children?.get(prop);
+      if (child === undefined) {
+        child = makeProxy(state, [...path, prop]);
+        (children ??= new Map()).set(prop, child);
+      }
+      return child;
+    },
+    set(_target, prop, value) {
+      if (state.released) throw new ProxyReleasedError();
+      if (typeof prop === 'symbol') return false;
+      // Assignment cannot be awaited; a failed set is reported by no one,
+      // as in comlink. Use a setter method to learn the outcome.
+      state.peer.call(state.handle, CallKind.Set, [...path, prop], [value]).catch(ignore);
+      return true;
+    },
+    apply(_target, _this, args: unknown[]) {
+      if (state.released) throw new ProxyReleasedError();
+      if (path[path.length - 1] === 'bind') return makeProxy(state, path.slice(0, -1));
+      return state.peer.call(state.handle, CallKind.Apply, path, args);
+    },
+    construct(_target, args: unknown[]) {
+      if (state.released) throw new ProxyReleasedError();
+      return state.peer.call(state.handle, CallKind.Construct, path, args) as unknown as object;
+    },
+  });
+  return proxy;
+}
