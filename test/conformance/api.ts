@@ -3,7 +3,7 @@
  * exports ARE the API, so a transport that exposes a module's exports
  * (spawn, pools) serves this file as it is. Importing it has no side effects.
  */
-import { proxy, transfer } from '../../src/index.ts';
+import { finalizer, proxy, transfer } from '../../src/index.ts';
 
 // ---- values -----------------------------------------------------------------
 
@@ -131,7 +131,7 @@ export class Counter {
     return this.#count;
   }
   /** A second counter, by reference: a proxy returned from a proxy. */
-  fork(): Counter {
+  fork() {
     return proxy(new Counter(this.#count));
   }
 }
@@ -147,8 +147,25 @@ export function makeCounter(start = 0) {
       return ++this.count;
     },
     calls: () => state.calls,
-    child: (): Counter => proxy(new Counter(start * 10)),
+    child: () => proxy(new Counter(start * 10)),
   });
+}
+
+let releases = 0;
+
+/** An object by reference whose release this side observes (see `releaseCount`). */
+export function makeTracked() {
+  return proxy({
+    ping: () => 'pong',
+    [finalizer]() {
+      releases++;
+    },
+  });
+}
+
+/** How many `makeTracked` objects the other side has released so far. */
+export function releaseCount(): number {
+  return releases;
 }
 
 /** A plain object whose properties the other side reads and writes. */
