@@ -18,7 +18,10 @@ type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
  */
 export type LocalArg<T> = T extends (...args: any[]) => any ? T & ProxyMarked : T extends symbol ? never : T;
 
-type RemoteProperty<T> = T extends ((...args: any[]) => any) | ProxyMarked ? Remote<T> : Promisify<T>;
+/** Functions, classes and proxied objects stay callable; anything else is data read with `await`. */
+type RemoteProperty<T> = T extends ((...args: any[]) => any) | (abstract new (...args: any[]) => any) | ProxyMarked
+  ? Remote<T>
+  : Promisify<T>;
 
 /** Every property of T, seen from the other side. */
 export type RemoteObject<T> = { readonly [P in keyof T]: RemoteProperty<T[P]> };

@@ -1,0 +1,4 @@
+import { expose } from '../../src/index.ts';
+import * as api from './api.ts';
+
+expose({ ...api });
