@@ -1,17 +1,12 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
-import type { TransferHandlerMap } from './codec/handlers.ts';
 import { describe } from './codec/marks.ts';
+import { checkPeerSettings, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { PortTransport, isPortLike, type PortLike } from './transport/port.ts';
 
 /** Options for `expose` and `wrap` on a port endpoint. */
-export interface EndpointOptions {
-  /** Transfer handlers for this endpoint only, looked up before the global `transferHandlers`. */
-  transferHandlers?: TransferHandlerMap;
-  /** Default deadline for every call made through this endpoint, in milliseconds. */
-  timeout?: number;
-}
+export type EndpointOptions = PeerSettings;
 
 /** One peer per endpoint, so `expose` and `wrap` on the same port share it. */
 const peers = new WeakMap<object, Peer>();
@@ -43,18 +38,6 @@ function checkEndpoint(fn: string, ep: unknown): asserts ep is PortLike {
   }
 }
 
-function checkOptions(fn: string, options: unknown): asserts options is EndpointOptions | undefined {
-  if (options === undefined) return;
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}() options must be an object, got ${describe(options)}`);
-  const o = options as EndpointOptions;
-  if (o.transferHandlers !== undefined && !(o.transferHandlers instanceof Map)) {
-    throw new TypeError(`${fn}() option transferHandlers must be a Map of name to handler`);
-  }
-  if (o.timeout !== undefined && !(typeof o.timeout === 'number' && o.timeout >= 0 && Number.isFinite(o.timeout))) {
-    throw new TypeError(`${fn}() option timeout must be a non-negative number of milliseconds, got ${describe(o.timeout)}`);
-  }
-}
-
 /**
  * Serves `value` on `endpoint` (default: `parentPort` inside a worker).
  * The other side reaches its own properties and class-prototype methods,
@@ -73,7 +56,7 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
   }
   checkEndpoint('expose', ep);
   const opts = Array.isArray(options) ? undefined : (options as EndpointOptions | undefined);
-  checkOptions('expose', opts);
+  checkPeerSettings('expose', opts);
   peerFor(ep, opts).expose(value);
 }
 
@@ -84,6 +67,6 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
  */
 export function wrap<T>(endpoint: PortLike, options?: EndpointOptions): Remote<T> {
   checkEndpoint('wrap', endpoint);
-  checkOptions('wrap', options);
+  checkPeerSettings('wrap', options);
   return createRemote<T>(peerFor(endpoint, options), 0);
 }

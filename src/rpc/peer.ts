@@ -65,6 +65,9 @@ export class Peer {
   private root: { value: unknown } | undefined;
   private closedBy: Error | undefined;
   private readonly closeListeners: Array<(cause: Error) => void> = [];
+  /** Calls this side is serving whose results are still pending. */
+  private serving = 0;
+  private readonly idleWaiters: Array<() => void> = [];
   readonly codec: WireCodec;
 
   constructor(
@@ -230,13 +233,30 @@ export class Peer {
       return;
     }
     if (isThenable(result)) {
+      this.serving++;
       result.then(
-        (v) => this.reply(m.i, v, m.p),
-        (e) => this.replyThrow(m.i, e),
+        (v) => {
+          this.reply(m.i, v, m.p);
+          this.served();
+        },
+        (e) => {
+          this.replyThrow(m.i, e);
+          this.served();
+        },
       );
     } else {
       this.reply(m.i, result, m.p);
     }
+  }
+
+  private served(): void {
+    if (--this.serving === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Resolves once no call this side serves is still running; their replies are sent. */
+  whenIdle(): Promise<void> {
+    if (this.serving === 0 || this.closedBy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private dispatch(m: CallMsg): unknown {
@@ -347,6 +367,7 @@ export class Peer {
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
     for (const value of this.exported.values()) callFinalizer(value);
     this.exported.clear();
+    for (const w of this.idleWaiters.splice(0)) w();
     for (const l of this.closeListeners.splice(0)) l(cause);
   }
 

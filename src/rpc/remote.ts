@@ -4,6 +4,9 @@ import { ProxyReleasedError } from '../errors.ts';
 import { CallKind } from '../protocol.ts';
 import type { Peer } from './peer.ts';
 
+/** What a proxy needs of the connection beneath it; a reconnecting client swaps the peer behind it. */
+export type RemoteTarget = Pick<Peer, 'call' | 'release'>;
+
 // ---- types ----------------------------------------------------------------
 
 type Promisify<T> = T extends PromiseLike<unknown> ? T : Promise<T>;
@@ -47,16 +50,16 @@ export type Remote<T> = RemoteObject<T> &
 // ---- the proxy ------------------------------------------------------------
 
 interface HandleState {
-  readonly peer: Peer;
+  readonly peer: RemoteTarget;
   readonly handle: number;
   released: boolean;
 }
 
 /** When every proxy of a handle is collected, the other side may free it. */
-const collected = new FinalizationRegistry<{ peer: Peer; handle: number }>(({ peer, handle }) => peer.release(handle));
+const collected = new FinalizationRegistry<{ peer: RemoteTarget; handle: number }>(({ peer, handle }) => peer.release(handle));
 
 /** A proxy for `handle` on the other side of `peer` (0 is the exposed root). */
-export function createRemote<T>(peer: Peer, handle: number): Remote<T> {
+export function createRemote<T>(peer: RemoteTarget, handle: number): Remote<T> {
   const state: HandleState = { peer, handle, released: false };
   if (handle !== 0) collected.register(state, { peer, handle }, state);
   return makeProxy(state, []) as Remote<T>;

@@ -1,0 +1,205 @@
+/**
+ * Length-prefixed frames for byte streams.
+ *
+ *   ┌──────────┬──────────┬─────────────────┬──────────┬──────────┬─────┐
+ *   │ body len │ n bufs   │ n × buffer len  │ body     │ buffer 0 │ ... │
+ *   │ u32 LE   │ u32 LE   │ u32 LE each     │          │          │     │
+ *   └──────────┴──────────┴─────────────────┴──────────┴──────────┴─────┘
+ *
+ * Out-of-band buffers (ArrayBuffers sent with `transfer()`) follow the body
+ * and are written from their own memory, so a 64 MiB transfer is never
+ * copied into a body. Every length is checked against the limit before
+ * anything is allocated for it.
+ */
+import { ProtocolError } from './errors.ts';
+
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Out-of-band buffers per frame; bounds the header a peer can make us read. */
+export const MAX_FRAME_BUFFERS = 4096;
+
+const FIXED_HEADER = 8;
+
+export interface Frame {
+  body: Uint8Array;
+  buffers: ArrayBuffer[];
+}
+
+/** The chunks of one frame, in order, for `writev`: nothing is concatenated. */
+export function encodeFrame(body: Uint8Array, buffers: readonly ArrayBuffer[]): Uint8Array[] {
+  const header = new Uint8Array(FIXED_HEADER + 4 * buffers.length);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, body.byteLength, true);
+  view.setUint32(4, buffers.length, true);
+  for (let i = 0; i < buffers.length; i++) view.setUint32(FIXED_HEADER + 4 * i, buffers[i]!.byteLength, true);
+  const chunks = [header, body];
+  for (const b of buffers) chunks.push(new Uint8Array(b));
+  return chunks;
+}
+
+/** Bytes a frame takes on the wire, header included. */
+export function frameSize(body: Uint8Array, buffers: readonly ArrayBuffer[]): number {
+  let n = FIXED_HEADER + 4 * buffers.length + body.byteLength;
+  for (const b of buffers) n += b.byteLength;
+  return n;
+}
+
+const enum Stage {
+  Header,
+  Lengths,
+  Body,
+  Buffers,
+}
+
+/**
+ * An incremental frame parser: feed it chunks as they arrive, it calls
+ * `onFrame` for each whole frame. Throws ProtocolError on a frame over the
+ * limit; after that the stream is unusable and must be closed.
+ */
+export class FrameDecoder {
+  private stage = Stage.Header;
+  private readonly fixed = new Uint8Array(FIXED_HEADER);
+  /** Bytes of the current piece (fixed header, lengths, body or a buffer) received so far. */
+  private filled = 0;
+  private lengths: Uint8Array | undefined;
+  private bufferLengths: number[] = [];
+  private body: Uint8Array | undefined;
+  private buffers: ArrayBuffer[] = [];
+  private current: Uint8Array | undefined;
+
+  constructor(
+    private readonly onFrame: (frame: Frame) => void,
+    private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.byteLength || this.pieceIsEmpty()) {
+      switch (this.stage) {
+        case Stage.Header: {
+          // The common case: a whole small frame inside one chunk needs no copy.
+          if (this.filled === 0 && this.tryWhole(chunk, at)) {
+            at = this.wholeEnd;
+            continue;
+          }
+          at = this.fill(this.fixed, chunk, at);
+          if (this.filled < FIXED_HEADER) return;
+          this.filled = 0;
+          this.startFrame();
+          break;
+        }
+        case Stage.Lengths: {
+          at = this.fill(this.lengths!, chunk, at);
+          if (this.filled < this.lengths!.byteLength) return;
+          this.filled = 0;
+          this.readLengths();
+          break;
+        }
+        case Stage.Body: {
+          at = this.fill(this.body!, chunk, at);
+          if (this.filled < this.body!.byteLength) return;
+          this.filled = 0;
+          this.nextBuffer();
+          break;
+        }
+        case Stage.Buffers: {
+          at = this.fill(this.current!, chunk, at);
+          if (this.filled < this.current!.byteLength) return;
+          this.filled = 0;
+          this.buffers.push(this.current!.buffer as ArrayBuffer);
+          this.nextBuffer();
+          break;
+        }
+      }
+    }
+  }
+
+  /** True between frames; false while a frame is partly received. */
+  get idle(): boolean {
+    return this.stage === Stage.Header && this.filled === 0;
+  }
+
+  /** A zero-length piece is complete without any byte, so the loop must not wait for one. */
+  private pieceIsEmpty(): boolean {
+    if (this.stage === Stage.Body) return this.body!.byteLength === 0;
+    if (this.stage === Stage.Buffers) return this.current!.byteLength === 0;
+    return false;
+  }
+
+  private wholeEnd = 0;
+
+  private tryWhole(chunk: Uint8Array, at: number): boolean {
+    if (chunk.byteLength - at < FIXED_HEADER) return false;
+    const view = new DataView(chunk.buffer, chunk.byteOffset + at, FIXED_HEADER);
+    if (view.getUint32(4, true) !== 0) return false;
+    const len = view.getUint32(0, true);
+    this.check(len);
+    const end = at + FIXED_HEADER + len;
+    if (end > chunk.byteLength) return false;
+    this.wholeEnd = end;
+    // The decoder copies what it keeps, so a view into the chunk is safe.
+    this.onFrame({ body: chunk.subarray(at + FIXED_HEADER, end), buffers: [] });
+    return true;
+  }
+
+  private fill(target: Uint8Array, chunk: Uint8Array, at: number): number {
+    const n = Math.min(target.byteLength - this.filled, chunk.byteLength - at);
+    target.set(chunk.subarray(at, at + n), this.filled);
+    this.filled += n;
+    return at + n;
+  }
+
+  private startFrame(): void {
+    const view = new DataView(this.fixed.buffer);
+    const bodyLength = view.getUint32(0, true);
+    const count = view.getUint32(4, true);
+    this.check(bodyLength);
+    if (count > MAX_FRAME_BUFFERS) {
+      throw new ProtocolError(`a frame announced ${count} out-of-band buffers; at most ${MAX_FRAME_BUFFERS} are allowed`);
+    }
+    this.bufferLengths = [];
+    this.buffers = [];
+    if (count === 0) {
+      this.body = new Uint8Array(bodyLength);
+      this.stage = Stage.Body;
+    } else {
+      this.lengths = new Uint8Array(4 * count);
+      this.stage = Stage.Lengths;
+    }
+  }
+
+  private readLengths(): void {
+    const view = new DataView(this.lengths!.buffer);
+    const bodyLength = new DataView(this.fixed.buffer).getUint32(0, true);
+    let total = bodyLength;
+    for (let i = 0; i < this.lengths!.byteLength; i += 4) {
+      const len = view.getUint32(i, true);
+      total += len;
+      this.bufferLengths.push(len);
+    }
+    this.check(total);
+    this.lengths = undefined;
+    this.body = new Uint8Array(bodyLength);
+    this.stage = Stage.Body;
+  }
+
+  private nextBuffer(): void {
+    const next = this.bufferLengths[this.buffers.length];
+    if (next !== undefined) {
+      this.current = new Uint8Array(new ArrayBuffer(next));
+      this.stage = Stage.Buffers;
+      return;
+    }
+    const frame = { body: this.body!, buffers: this.buffers };
+    this.body = undefined;
+    this.current = undefined;
+    this.buffers = [];
+    this.stage = Stage.Header;
+    this.onFrame(frame);
+  }
+
+  private check(size: number): void {
+    if (size > this.maxMessageSize) {
+      throw new ProtocolError(`a frame of ${size} bytes exceeds maxMessageSize (${this.maxMessageSize} bytes)`);
+    }
+  }
+}

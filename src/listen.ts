@@ -1,0 +1,105 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { ChannelClosedError } from './errors.ts';
+import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
+import { Peer } from './rpc/peer.ts';
+import { checkLimits, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
+import { StreamTransport, type StreamLimits } from './transport/stream.ts';
+import { describe } from './codec/marks.ts';
+
+export interface ListenOptions extends PeerSettings, StreamLimits {
+  /** File mode of a Unix socket, so other users cannot connect. Default 0o600. */
+  mode?: number;
+  /** Milliseconds `close()` lets calls in flight finish before it cuts them off. Default 10,000. */
+  closeTimeout?: number;
+  /** Most objects one client may hold by reference (callbacks, proxies). Default 10,000. */
+  maxHandles?: number;
+}
+
+/** A running server; each client is its own connection, served the same `api`. */
+export interface Server extends EventEmitter<ServerEvents> {
+  /** The socket path, or the host and the port actually bound (useful with port 0). */
+  readonly address: string | { host: string; port: number };
+  /** Clients connected now. */
+  readonly connections: number;
+  /** Stops accepting, lets calls in flight finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface ServerEvents {
+  /** A client broke the protocol, sent an oversized frame, or stopped reading; only its connection closed. */
+  clientError: [err: Error];
+}
+
+/**
+ * Serves `api` on a Unix socket path, or on TCP `{ host, port }` (with
+ * `tls` options, TLS). A stale socket file from a dead server is replaced;
+ * a live server's is not.
+ */
+export async function listen(api: unknown, address: SocketAddress, options: ListenOptions = {}): Promise<Server> {
+  if ((typeof api !== 'object' && typeof api !== 'function') || api === null) {
+    throw new TypeError(`listen() expects an object or a function to serve, got ${describe(api)}`);
+  }
+  const addr = resolveAddress('listen', address);
+  checkPeerSettings('listen', options);
+  checkLimits('listen', options);
+  checkMs('listen', 'closeTimeout', options.closeTimeout);
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, timeout, transferHandlers, ...limits } = options;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
+
+  const events = new EventEmitter<ServerEvents>();
+  const peers = new Set<Peer>();
+  const sockets = new Set<net.Socket>();
+  let closing: Promise<void> | undefined;
+
+  const accept = (socket: net.Socket): void => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay?.(true);
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles });
+    peer.expose(api);
+    peers.add(peer);
+    peer.onClose((cause) => {
+      peers.delete(peer);
+      if (!(cause instanceof ChannelClosedError) || cause.message.includes('not reading')) events.emit('clientError', cause);
+    });
+  };
+
+  let server: net.Server;
+  if (addr.kind === 'tcp' && addr.tls) {
+    server = tls.createServer(addr.tls as tls.TlsOptions, accept);
+    server.on('tlsClientError', (err: Error) => events.emit('clientError', err));
+  } else {
+    server = net.createServer(accept);
+  }
+  if (addr.kind === 'unix') await claimSocketPath(addr.path);
+  await listenOn(server, addr, mode);
+  const bound = server.address();
+  const where = addr.kind === 'unix' ? addr.path : { host: addr.host, port: (bound as net.AddressInfo).port };
+
+  async function shutdown(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...peers].map((p) => p.whenIdle())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeout))),
+    ]);
+    clearTimeout(timer);
+    for (const socket of sockets) socket.once('finish', () => socket.destroy());
+    for (const peer of peers) peer.close(new ChannelClosedError('the server closed'));
+    await stopped;
+  }
+
+  return Object.assign(events, {
+    address: where,
+    get connections() {
+      return peers.size;
+    },
+    close: () => (closing ??= shutdown()),
+  });
+}

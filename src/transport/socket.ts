@@ -1,0 +1,124 @@
+/**
+ * Unix sockets, TCP and TLS: one server, one client, the same stream
+ * transport beneath both.
+ */
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import tls from 'node:tls';
+import { describe } from '../codec/marks.ts';
+import type { StreamLimits } from './stream.ts';
+
+/**
+ * Where a server listens or a client connects: a Unix socket path, or a
+ * TCP `{ host, port }`, with `tls` options for TLS.
+ */
+/** Server options (`tls.createServer`) on listen, client options (`tls.connect`) on connect. */
+export type TlsSettings = tls.TlsOptions | tls.ConnectionOptions;
+
+export type SocketAddress = string | { path: string } | { host?: string; port: number; tls?: TlsSettings };
+
+export type ResolvedAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number; tls?: TlsSettings };
+
+/** Linux's sun_path holds 108 bytes, the last one a NUL. */
+const MAX_UNIX_PATH = 107;
+
+export function resolveAddress(fn: string, address: unknown): ResolvedAddress {
+  const path = typeof address === 'string' ? address : (address as { path?: unknown } | null)?.path;
+  if (typeof path === 'string') {
+    if (path.length === 0) throw new TypeError(`${fn}() got an empty socket path`);
+    const bytes = Buffer.byteLength(path);
+    if (bytes > MAX_UNIX_PATH) {
+      throw new TypeError(`${fn}() socket path is ${bytes} bytes; Unix sockets allow at most ${MAX_UNIX_PATH}: use a shorter path (${path})`);
+    }
+    return { kind: 'unix', path };
+  }
+  if (typeof address === 'object' && address !== null && 'port' in address) {
+    const { host = 'localhost', port, tls: tlsOptions } = address as { host?: unknown; port: unknown; tls?: unknown };
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new TypeError(`${fn}() port must be an integer from 0 to 65535, got ${describe(port)}`);
+    }
+    if (typeof host !== 'string') throw new TypeError(`${fn}() host must be a string, got ${describe(host)}`);
+    if (tlsOptions !== undefined && (typeof tlsOptions !== 'object' || tlsOptions === null)) {
+      throw new TypeError(`${fn}() tls must be an object of TLS options, got ${describe(tlsOptions)}`);
+    }
+    return tlsOptions ? { kind: 'tcp', host, port, tls: tlsOptions as TlsSettings } : { kind: 'tcp', host, port };
+  }
+  throw new TypeError(`${fn}() expects a Unix socket path or { host, port[, tls] }, got ${describe(address)}`);
+}
+
+export function checkLimits(fn: string, o: StreamLimits): void {
+  for (const key of ['maxMessageSize', 'maxWriteBuffer', 'helloTimeout'] as const) {
+    const v = o[key];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+      throw new TypeError(`${fn}() option ${key} must be a positive number, got ${describe(v)}`);
+    }
+  }
+}
+
+/** Opens a client socket and resolves once it is connected (and, for TLS, secured). */
+export function dial(addr: ResolvedAddress): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      addr.kind === 'unix'
+        ? net.connect(addr.path)
+        : addr.tls
+          ? tls.connect({ servername: servername(addr.host), ...(addr.tls as tls.ConnectionOptions), host: addr.host, port: addr.port })
+          : net.connect(addr.port, addr.host);
+    const ready = addr.kind === 'tcp' && addr.tls ? 'secureConnect' : 'connect';
+    const onError = (err: Error): void => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.once(ready, () => {
+      socket.off('error', onError);
+      socket.setNoDelay?.(true);
+      resolve(socket);
+    });
+  });
+}
+
+/** SNI takes a host name, never an IP address. */
+function servername(host: string): string | undefined {
+  return net.isIP(host) ? undefined : host;
+}
+
+/**
+ * Makes a socket path free to listen on: a stale socket file (no server
+ * answers) is removed; a live server or a file that is not a socket is left
+ * alone and reported.
+ */
+export async function claimSocketPath(path: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isSocket()) throw new Error(`listen(): ${path} exists and is not a socket; refusing to replace it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`listen(): a server is already listening on ${path}`);
+  await unlink(path);
+}
+
+export function listenOn(server: net.Server, addr: ResolvedAddress, mode: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = (): void => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (addr.kind === 'unix') server.listen(addr.path, done);
+    else server.listen(addr.port, addr.host, done);
+  }).then(async () => {
+    if (addr.kind === 'unix') await chmod(addr.path, mode);
+  });
+}
