@@ -17,7 +17,7 @@ import {
 import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
 import type { MessageTransport } from '../transport/types.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
-import { createRemote } from './remote.ts';
+import { createRemote, isRemote } from './remote.ts';
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -219,18 +219,22 @@ export class Peer {
 
   private serve(m: CallMsg): void {
     let result: unknown;
+    let later: Promise<unknown> | undefined;
     try {
       result = this.dispatch(m);
+      // Promise.resolve turns a thenable whose `then` throws into a rejection
+      // instead of an exception out of the message handler.
+      if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     }
     if (m.i === 0) {
-      if (isThenable(result)) result.then(noop, noop);
+      later?.then(noop, noop);
       return;
     }
-    if (isThenable(result)) {
-      result.then(
+    if (later) {
+      later.then(
         (v) => this.reply(m.i, v, m.p),
         (e) => this.replyThrow(m.i, e),
       );
@@ -358,8 +362,17 @@ export class Peer {
   }
 }
 
+/**
+ * A result to wait for. A `then` that is a proxy for the other side does not
+ * count: otherwise a peer could set one on an exposed object and have this
+ * side call it with resolving functions it cannot send, a rejection no one
+ * handles, which ends the process.
+ */
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  if (v instanceof Promise) return true;
+  if (typeof v !== 'object' || v === null) return false;
+  const then = (v as { then?: unknown }).then;
+  return typeof then === 'function' && !isRemote(then);
 }
 
 function settable(parent: unknown, key: string): boolean {

@@ -71,6 +71,13 @@ function release(state: HandleState): void {
 
 const ignore = (): void => {};
 
+/** Every proxy made here, so the serving side can tell a remote function from a local one. */
+const remotes = new WeakSet<object>();
+
+export function isRemote(value: unknown): boolean {
+  return typeof value === 'function' && remotes.has(value);
+}
+
 function makeProxy(state: HandleState, path: string[]): unknown {
   let children: Map<string, unknown> | undefined;
   // A function target, so that apply and construct traps fire.
@@ -111,5 +118,6 @@ function makeProxy(state: HandleState, path: string[]): unknown {
       return state.peer.call(state.handle, CallKind.Construct, path, args) as unknown as object;
     },
   });
+  remotes.add(proxy as object);
   return proxy;
 }
