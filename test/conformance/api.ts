@@ -3,6 +3,7 @@
  * exports ARE the API, so a transport that exposes a module's exports
  * (spawn, pools) serves this file as it is. Importing it has no side effects.
  */
+import { getHeapStatistics } from 'node:v8';
 import { finalizer, proxy, transfer } from '../../src/index.ts';
 
 // ---- values -----------------------------------------------------------------
@@ -188,6 +189,12 @@ export function throwUncaught(message: string): void {
   setImmediate(() => {
     throw new Error(message);
   });
+}
+
+/** Collects garbage here (when run with --expose-gc) and returns this side's heap in use, in bytes. */
+export function collectGarbage(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return getHeapStatistics().used_heap_size;
 }
 
 export function pid(): number {
