@@ -304,11 +304,17 @@ export class Peer {
   private replyThrow(id: number, thrown: unknown): void {
     if (this.closedBy) return;
     const custom = this.codec.handlerFor('throw');
-    const e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown);
+    let e: unknown;
+    try {
+      e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown);
+    } catch (err) {
+      // A getter on the error that throws, say. Throwing here would leave the
+      // call pending and escape the message handler.
+      e = { k: 1, n: 'Error', m: `the call failed, and what it threw could not be encoded: ${messageOf(err)}` };
+    }
     this.transport.send({ t: MsgType.Throw, i: id, e }, undefined, (err) => {
       if (err instanceof FarcallError) return;
-      const msg = thrown instanceof Error ? thrown.message : 'a thrown value';
-      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m: String(msg) } }, undefined, noop);
+      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m: messageOf(thrown) } }, undefined, noop);
     });
   }
 
@@ -368,6 +374,15 @@ export class Peer {
  * side call it with resolving functions it cannot send, a rejection no one
  * handles, which ends the process.
  */
+/** A message for any thrown value, even one whose message or toString throws. */
+function messageOf(thrown: unknown): string {
+  try {
+    return thrown instanceof Error ? String(thrown.message) : String(thrown);
+  } catch {
+    return 'a value that cannot be printed';
+  }
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   if (v instanceof Promise) return true;
   if (typeof v !== 'object' || v === null) return false;
