@@ -94,6 +94,18 @@ export async function rejectValue(value: unknown): Promise<never> {
   throw value;
 }
 
+/** Throws an error one of whose properties throws when read: the call must still reject. */
+export function throwUnencodable(): never {
+  const err = new Error('unencodable');
+  Object.defineProperty(err, 'trap', {
+    enumerable: true,
+    get() {
+      throw new Error('a getter that throws');
+    },
+  });
+  throw err;
+}
+
 /** Returns errors inside a value (not thrown): they travel as values do. */
 export function errorsInside(): { plain: Error; typed: TypeError; withCause: Error } {
   return {

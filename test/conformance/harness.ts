@@ -187,6 +187,11 @@ export function runConformance(tc: TransportCase): void {
     assert.ok(e.stack?.startsWith('CustomError: custom failure'), e.stack);
   });
 
+  test('error: one that cannot be encoded still rejects the call, saying why', async () => {
+    isError(await rejection(api().throwUnencodable()), Error, ['a getter that throws']);
+    assert.is(await api().add(1, 2), 3, 'the serving side is still up');
+  });
+
   for (const [label, value] of [
     ['a string', 'just a string'],
     ['a number', 42],
