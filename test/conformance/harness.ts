@@ -349,6 +349,14 @@ export function runConformance(tc: TransportCase): void {
     assert.is(await api().add(2, 2), 4, 'the connection still serves');
   });
 
+  test('not cloneable: a bad argument fails only its own call among calls sent together', async () => {
+    const [a, bad, b] = await Promise.allSettled([api().add(1, 2), api().echo({ f: Symbol('x') }), api().add(3, 4)]);
+    assert.equal(a, { status: 'fulfilled', value: 3 });
+    assert.equal(b, { status: 'fulfilled', value: 7 });
+    assert.is(bad?.status, 'rejected');
+    isError((bad as PromiseRejectedResult).reason, NotCloneableError, ['argument 0 of echo()']);
+  });
+
   test('not cloneable: a function result is rejected, naming the call', async () => {
     isError(await rejection(api().makeFunction()), NotCloneableError, ['makeFunction']);
   });
