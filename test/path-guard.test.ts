@@ -97,6 +97,10 @@ const unreachable: string[][] = [
   ['isPrototypeOf'],
   ['__defineGetter__'],
   ['__lookupGetter__'],
+  ['__defineSetter__'],
+  ['__lookupSetter__'],
+  ['propertyIsEnumerable'],
+  ['toLocaleString'],
   ['add', 'constructor'],
   ['add', '__proto__'],
   ['add', 'call'],
@@ -113,6 +117,10 @@ const unreachable: string[][] = [
   ['Service', 'prototype'],
   ['Service', 'constructor'],
   ['Service', '__proto__'],
+  ['Service', 'call'],
+  ['Service', 'bind'],
+  ['service', 'greet', 'call'],
+  ['service', 'greet', 'constructor'],
   ['list', 'constructor'],
   ['list', '__proto__'],
   ['run', 'constructor'],
@@ -137,6 +145,18 @@ test('a createEndpoint request cannot reach guarded paths either', async () => {
   const a = attacker();
   for (const p of [['constructor'], ['__proto__'], ['add', 'constructor']]) {
     refused(await a.send(CallKind.Endpoint, p), `endpoint ${p.join('.')}`, 'NoSuchMethodError');
+  }
+  a.close();
+});
+
+test('an exposed function: callable, but nothing of Function.prototype is reachable', async () => {
+  const a = attacker(function greet(name: string) {
+    return `hi ${name}`;
+  });
+  assert.is((await a.send(CallKind.Apply, [], ['you'])).v, 'hi you');
+  for (const p of [['constructor'], ['call'], ['apply'], ['bind'], ['toString'], ['prototype'], ['__proto__']]) {
+    refused(await a.send(CallKind.Apply, p, ['return process']), `call ${p.join('.')}`, 'NoSuchMethodError');
+    refused(await a.send(CallKind.Get, p), `get ${p.join('.')}`, 'NoSuchMethodError');
   }
   a.close();
 });
