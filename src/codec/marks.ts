@@ -52,8 +52,24 @@ export function transfer<T>(value: T, list: readonly Transferable[]): T {
   if (!Array.isArray(list)) {
     throw new TypeError(`transfer() expects an array of transferables as its second argument, got ${describe(list)}`);
   }
+  list.forEach(checkTransferable);
   transfers.set(value, list);
   return value;
+}
+
+/**
+ * Catches the usual mistakes here, with the call site on the stack, rather
+ * than as a DataCloneError when the message is sent. Which objects a channel
+ * can really move is for postMessage (or the stream codec) to say.
+ */
+function checkTransferable(item: unknown, i: number): void {
+  const bad = (hint: string): never => {
+    throw new TypeError(`transfer() expects transferables (ArrayBuffer, MessagePort, ...) in its list; item ${i} is ${describe(item)}${hint}`);
+  };
+  if (typeof item !== 'object' || item === null) bad('');
+  if (ArrayBuffer.isView(item)) bad(': transfer its .buffer instead');
+  const proto = Object.getPrototypeOf(item);
+  if (proto === Object.prototype || proto === null || Array.isArray(item)) bad('');
 }
 
 export function transfersOf(value: object): readonly Transferable[] | undefined {

@@ -17,7 +17,7 @@ import {
 import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
 import type { MessageTransport } from '../transport/types.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
-import { createRemote } from './remote.ts';
+import { createRemote, isRemote } from './remote.ts';
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -222,19 +222,23 @@ export class Peer {
 
   private serve(m: CallMsg): void {
     let result: unknown;
+    let later: Promise<unknown> | undefined;
     try {
       result = this.dispatch(m);
+      // Promise.resolve turns a thenable whose `then` throws into a rejection
+      // instead of an exception out of the message handler.
+      if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     }
     if (m.i === 0) {
-      if (isThenable(result)) result.then(noop, noop);
+      later?.then(noop, noop);
       return;
     }
-    if (isThenable(result)) {
+    if (later) {
       this.serving++;
-      result.then(
+      later.then(
         (v) => {
           this.reply(m.i, v, m.p);
           this.served();
@@ -320,11 +324,17 @@ export class Peer {
   private replyThrow(id: number, thrown: unknown): void {
     if (this.closedBy) return;
     const custom = this.codec.handlerFor('throw');
-    const e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown);
+    let e: unknown;
+    try {
+      e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown);
+    } catch (err) {
+      // A getter on the error that throws, say. Throwing here would leave the
+      // call pending and escape the message handler.
+      e = { k: 1, n: 'Error', m: `the call failed, and what it threw could not be encoded: ${messageOf(err)}` };
+    }
     this.transport.send({ t: MsgType.Throw, i: id, e }, undefined, (err) => {
       if (err instanceof FarcallError) return;
-      const msg = thrown instanceof Error ? thrown.message : 'a thrown value';
-      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m: String(msg) } }, undefined, noop);
+      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m: messageOf(thrown) } }, undefined, noop);
     });
   }
 
@@ -379,8 +389,26 @@ export class Peer {
   }
 }
 
+/**
+ * A result to wait for. A `then` that is a proxy for the other side does not
+ * count: otherwise a peer could set one on an exposed object and have this
+ * side call it with resolving functions it cannot send, a rejection no one
+ * handles, which ends the process.
+ */
+/** A message for any thrown value, even one whose message or toString throws. */
+function messageOf(thrown: unknown): string {
+  try {
+    return thrown instanceof Error ? String(thrown.message) : String(thrown);
+  } catch {
+    return 'a value that cannot be printed';
+  }
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+  if (v instanceof Promise) return true;
+  if (typeof v !== 'object' || v === null) return false;
+  const then = (v as { then?: unknown }).then;
+  return typeof then === 'function' && !isRemote(then);
 }
 
 function settable(parent: unknown, key: string): boolean {

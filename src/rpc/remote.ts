@@ -9,8 +9,13 @@ export type RemoteTarget = Pick<Peer, 'call' | 'release'>;
 
 // ---- types ----------------------------------------------------------------
 
-type Promisify<T> = T extends PromiseLike<unknown> ? T : Promise<T>;
-type Unpromisify<T> = T extends PromiseLike<infer U> ? U : T;
+/**
+ * One promise of the settled value. Not a distributive conditional: that
+ * would turn `never` into `never` (a function returning Promise<never> would
+ * seem to return nothing awaitable) and `boolean` into
+ * `Promise<true> | Promise<false>`.
+ */
+type Promisify<T> = Promise<Awaited<T>>;
 
 /** What a value passed by reference becomes on the other side. */
 type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
@@ -21,10 +26,16 @@ type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
  */
 export type LocalArg<T> = T extends (...args: any[]) => any ? T & ProxyMarked : T extends symbol ? never : T;
 
-/** Functions, classes and proxied objects stay callable; anything else is data read with `await`. */
-type RemoteProperty<T> = T extends ((...args: any[]) => any) | (abstract new (...args: any[]) => any) | ProxyMarked
-  ? Remote<T>
-  : Promisify<T>;
+/** What stays a proxy on the other side: functions, classes and proxied objects. */
+type Callable = ((...args: any[]) => any) | (abstract new (...args: any[]) => any) | ProxyMarked;
+
+/**
+ * Callables stay callable; anything else is data read with `await`, as one
+ * promise (a `boolean` property reads as Promise<boolean>).
+ */
+type RemoteProperty<T> = RemoteCallable<Extract<T, Callable>> | RemoteData<Exclude<T, Callable>>;
+type RemoteCallable<T> = T extends Callable ? Remote<T> : never;
+type RemoteData<T> = [T] extends [never] ? never : Promisify<T>;
 
 /** Every property of T, seen from the other side. */
 export type RemoteObject<T> = { readonly [P in keyof T]: RemoteProperty<T[P]> };
@@ -42,7 +53,7 @@ export interface ProxyMethods {
  */
 export type Remote<T> = RemoteObject<T> &
   (T extends (...args: infer A) => infer R
-    ? (...args: { [I in keyof A]: LocalArg<A[I]> }) => Promisify<ProxyOrClone<Unpromisify<R>>>
+    ? (...args: { [I in keyof A]: LocalArg<A[I]> }) => Promise<ProxyOrClone<Awaited<R>>>
     : unknown) &
   (T extends new (...args: infer A) => infer I ? { new (...args: { [K in keyof A]: LocalArg<A[K]> }): Promise<Remote<I>> } : unknown) &
   ProxyMethods;
@@ -73,6 +84,13 @@ function release(state: HandleState): void {
 }
 
 const ignore = (): void => {};
+
+/** Every proxy made here, so the serving side can tell a remote function from a local one. */
+const remotes = new WeakSet<object>();
+
+export function isRemote(value: unknown): boolean {
+  return typeof value === 'function' && remotes.has(value);
+}
 
 function makeProxy(state: HandleState, path: string[]): unknown {
   let children: Map<string, unknown> | undefined;
@@ -114,5 +132,6 @@ function makeProxy(state: HandleState, path: string[]): unknown {
       return state.peer.call(state.handle, CallKind.Construct, path, args) as unknown as object;
     },
   });
+  remotes.add(proxy as object);
   return proxy;
 }

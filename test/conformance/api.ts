@@ -3,6 +3,7 @@
  * exports ARE the API, so a transport that exposes a module's exports
  * (spawn, pools) serves this file as it is. Importing it has no side effects.
  */
+import { getHeapStatistics } from 'node:v8';
 import { finalizer, proxy, transfer } from '../../src/index.ts';
 
 // ---- values -----------------------------------------------------------------
@@ -91,6 +92,18 @@ export function throwValue(value: unknown): never {
 export async function rejectValue(value: unknown): Promise<never> {
   await null;
   throw value;
+}
+
+/** Throws an error one of whose properties throws when read: the call must still reject. */
+export function throwUnencodable(): never {
+  const err = new Error('unencodable');
+  Object.defineProperty(err, 'trap', {
+    enumerable: true,
+    get() {
+      throw new Error('a getter that throws');
+    },
+  });
+  throw err;
 }
 
 /** Returns errors inside a value (not thrown): they travel as values do. */
@@ -188,6 +201,12 @@ export function throwUncaught(message: string): void {
   setImmediate(() => {
     throw new Error(message);
   });
+}
+
+/** Collects garbage here (when run with --expose-gc) and returns this side's heap in use, in bytes. */
+export function collectGarbage(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return getHeapStatistics().used_heap_size;
 }
 
 export function pid(): number {

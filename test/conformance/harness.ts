@@ -187,6 +187,11 @@ export function runConformance(tc: TransportCase): void {
     assert.ok(e.stack?.startsWith('CustomError: custom failure'), e.stack);
   });
 
+  test('error: one that cannot be encoded still rejects the call, saying why', async () => {
+    isError(await rejection(api().throwUnencodable()), Error, ['a getter that throws']);
+    assert.is(await api().add(1, 2), 3, 'the serving side is still up');
+  });
+
   for (const [label, value] of [
     ['a string', 'just a string'],
     ['a number', 42],
@@ -342,6 +347,14 @@ export function runConformance(tc: TransportCase): void {
     const e = await rejection(api().echo(Symbol('nope') as never));
     isError(e, NotCloneableError, ['argument 0 of echo()', 'proxy(']);
     assert.is(await api().add(2, 2), 4, 'the connection still serves');
+  });
+
+  test('not cloneable: a bad argument fails only its own call among calls sent together', async () => {
+    const [a, bad, b] = await Promise.allSettled([api().add(1, 2), api().echo({ f: Symbol('x') }), api().add(3, 4)]);
+    assert.equal(a, { status: 'fulfilled', value: 3 });
+    assert.equal(b, { status: 'fulfilled', value: 7 });
+    assert.is(bad?.status, 'rejected');
+    isError((bad as PromiseRejectedResult).reason, NotCloneableError, ['argument 0 of echo()']);
   });
 
   test('not cloneable: a function result is rejected, naming the call', async () => {
