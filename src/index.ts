@@ -11,6 +11,10 @@ export {
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
+export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
+export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
+export type { SocketAddress, TlsSettings } from './transport/socket.ts';
+export type { StreamLimits } from './transport/stream.ts';
 export {
   FarcallError,
   ChannelClosedError,

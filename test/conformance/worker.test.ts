@@ -6,6 +6,7 @@ runConformance({
   name: 'worker',
   transfers: true,
   crashes: true,
+  knowsExitCause: true,
   async open() {
     const worker = tsWorker(new URL('./api.worker.ts', import.meta.url));
     const api = wrap<ConformanceApi>(worker);

@@ -1,0 +1,159 @@
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { describe } from './codec/marks.ts';
+import { ChannelClosedError } from './errors.ts';
+import { checkPeerSettings, type PeerSettings } from './options.ts';
+import type { CallKind } from './protocol.ts';
+import { Peer, type CallOptions } from './rpc/peer.ts';
+import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
+import { checkLimits, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
+import { StreamTransport, type StreamLimits } from './transport/stream.ts';
+
+export interface ReconnectOptions {
+  /** Attempts after a drop before giving up. Default: no limit. */
+  retries?: number;
+  /** First delay in milliseconds, doubled after each failed attempt. Default 100. */
+  minDelay?: number;
+  /** Longest delay in milliseconds. Default 5,000. */
+  maxDelay?: number;
+}
+
+export interface ConnectOptions extends PeerSettings, StreamLimits {
+  /** What this side serves to the server (callbacks passed with `proxy()` work without it). */
+  expose?: object;
+  /**
+   * Dial again with exponential backoff when the connection drops. Calls in
+   * flight at the drop reject; calls made while reconnecting wait for the
+   * new connection (or reject when reconnecting gives up).
+   */
+  reconnect?: boolean | ReconnectOptions;
+}
+
+/** A client connection to a `listen()` server. */
+export interface Connection<T> extends EventEmitter<ConnectionEvents> {
+  /** The server's API; calls return promises. */
+  readonly api: Remote<T>;
+  /** True while a connection is up. */
+  readonly connected: boolean;
+  /** Closes the connection (and stops reconnecting); pending calls reject. */
+  close(): Promise<void>;
+}
+
+export interface ConnectionEvents {
+  /** The connection dropped; `cause` says why. With `reconnect`, a new attempt follows. */
+  disconnect: [cause: Error];
+  /** A new connection is up after a drop. */
+  reconnect: [];
+}
+
+/**
+ * Connects to a server started with `listen()`: a Unix socket path, or TCP
+ * `{ host, port }` (with `tls`, TLS). Resolves once the handshake is done.
+ */
+export async function connect<T>(address: SocketAddress, options: ConnectOptions = {}): Promise<Connection<T>> {
+  const addr = resolveAddress('connect', address);
+  checkPeerSettings('connect', options);
+  checkLimits('connect', options);
+  if (options.expose !== undefined && (typeof options.expose !== 'object' || options.expose === null) && typeof options.expose !== 'function') {
+    throw new TypeError(`connect() option expose must be an object or a function, got ${describe(options.expose)}`);
+  }
+  const client = new Client<T>(addr, options);
+  await client.open();
+  return client;
+}
+
+const where = (addr: ResolvedAddress): string => (addr.kind === 'unix' ? addr.path : `${addr.host}:${addr.port}`);
+
+class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>, RemoteTarget {
+  readonly api: Remote<T>;
+  private peer: Peer | undefined;
+  private socket: net.Socket | undefined;
+  private redialing: Promise<Peer> | undefined;
+  private closed = false;
+  private readonly backoff: Required<ReconnectOptions> | undefined;
+
+  constructor(
+    private readonly addr: ResolvedAddress,
+    private readonly options: ConnectOptions,
+  ) {
+    super();
+    const r = options.reconnect;
+    this.backoff = r ? { retries: Infinity, minDelay: 100, maxDelay: 5000, ...(r === true ? {} : r) } : undefined;
+    this.api = createRemote<T>(this, 0);
+  }
+
+  get connected(): boolean {
+    return this.peer !== undefined && !this.peer.isClosed;
+  }
+
+  async open(): Promise<Peer> {
+    const socket = await dial(this.addr);
+    const { expose, reconnect, timeout, transferHandlers, ...limits } = this.options;
+    const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
+    const peer = new Peer(transport, { timeout, transferHandlers });
+    if (expose !== undefined) peer.expose(expose);
+    await transport.ready;
+    if (this.closed) {
+      peer.close();
+      throw new ChannelClosedError('the connection was closed while connecting');
+    }
+    this.peer = peer;
+    this.socket = socket;
+    peer.onClose((cause) => this.dropped(peer, cause));
+    return peer;
+  }
+
+  private dropped(peer: Peer, cause: Error): void {
+    if (this.closed || peer !== this.peer) return;
+    this.emit('disconnect', cause);
+    if (this.backoff && !this.redialing) {
+      this.redialing = this.redial(cause);
+      // Calls made meanwhile hear the outcome; nobody else has to.
+      this.redialing.catch(() => {});
+    }
+  }
+
+  private async redial(cause: Error): Promise<Peer> {
+    const { retries, minDelay, maxDelay } = this.backoff!;
+    let delay = minDelay;
+    let last = cause;
+    for (let attempt = 0; attempt < retries && !this.closed; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.closed) break;
+      try {
+        const peer = await this.open();
+        this.redialing = undefined;
+        this.emit('reconnect');
+        return peer;
+      } catch (err) {
+        last = err as Error;
+        delay = Math.min(delay * 2, maxDelay);
+      }
+    }
+    this.redialing = undefined;
+    throw new ChannelClosedError(
+      this.closed ? 'the connection was closed' : `could not reconnect to ${where(this.addr)} after ${retries} attempts: ${last.message}`,
+      { cause: last },
+    );
+  }
+
+  call(handle: number, kind: CallKind, path: string[], args?: unknown[], opts?: CallOptions): Promise<unknown> {
+    const peer = this.peer;
+    if (peer && !peer.isClosed) return peer.call(handle, kind, path, args, opts);
+    if (this.redialing && !this.closed) return this.redialing.then((p) => p.call(handle, kind, path, args, opts));
+    return peer ? peer.call(handle, kind, path, args, opts) : Promise.reject(new ChannelClosedError('not connected'));
+  }
+
+  release(handle: number): void {
+    if (handle === 0) void this.close();
+    else this.peer?.release(handle);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const socket = this.socket;
+    this.peer?.close();
+    if (!socket || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+}
