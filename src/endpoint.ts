@@ -38,6 +38,14 @@ function checkEndpoint(fn: string, ep: unknown): asserts ep is PortLike {
   }
 }
 
+/** Inside a child started by `spawn()`, where `expose(value)` with no endpoint serves. */
+let defaultExposer: ((value: unknown) => void) | undefined;
+
+/** Makes `expose(value)` without an endpoint serve through `fn` (the child process entry uses it). */
+export function setDefaultExposer(fn: (value: unknown) => void): void {
+  defaultExposer = fn;
+}
+
 /**
  * Serves `value` on `endpoint` (default: `parentPort` inside a worker).
  * The other side reaches its own properties and class-prototype methods,
@@ -50,9 +58,13 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
     throw new TypeError(`expose() expects an object or a function to serve, got ${describe(value)}`);
   }
+  if (endpoint == null && parentPort === null && defaultExposer) {
+    defaultExposer(value);
+    return;
+  }
   const ep = endpoint ?? parentPort;
   if (ep === null) {
-    throw new TypeError('expose() needs an endpoint outside a worker thread: pass a Worker, MessagePort or Endpoint');
+    throw new TypeError('expose() needs an endpoint outside a worker thread or a spawned child: pass a Worker, MessagePort or Endpoint');
   }
   checkEndpoint('expose', ep);
   const opts = Array.isArray(options) ? undefined : (options as EndpointOptions | undefined);

@@ -13,6 +13,7 @@ export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
+export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';
 export {

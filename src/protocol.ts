@@ -7,7 +7,17 @@
 /** Bumped on any incompatible change to the shapes below. */
 export const PROTOCOL_VERSION = 1;
 
-export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4 } as const;
+export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5 } as const;
+
+/**
+ * A child process's last words before an uncaught error kills it, so the
+ * parent can say why its calls failed. Handled by the child transport, never
+ * by the peer.
+ */
+export interface ByeMsg {
+  t: typeof MsgType.Bye;
+  e: unknown;
+}
 
 export const CallKind = { Apply: 0, Get: 1, Set: 2, Construct: 3, Endpoint: 4 } as const;
 export type CallKind = (typeof CallKind)[keyof typeof CallKind];

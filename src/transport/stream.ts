@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
@@ -175,6 +176,19 @@ export class StreamTransport implements MessageTransport {
       );
     }
   };
+
+  /**
+   * Writes `msg` synchronously to `fd`, the descriptor beneath this stream,
+   * for a process about to die. Skipped when an earlier frame is still
+   * partly in the stream's buffer, since writing past it would corrupt both.
+   */
+  sayLastWords(fd: number, msg: unknown): void {
+    if (this.closed || this.writable.writableLength > 0) return;
+    const chunks = this.pendingChunks;
+    this.pendingChunks = [];
+    const { body, buffers } = encodeMessage(msg, undefined);
+    for (const chunk of chunks.concat(encodeFrame(body, buffers))) writeSync(fd, chunk);
+  }
 
   /** Sends what is queued, then ends the stream; the other side sees a clean close. */
   close(): void {

@@ -1,0 +1,113 @@
+import { spawn as spawnProcess, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { once } from 'node:events';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe } from './codec/marks.ts';
+import { ChannelClosedError } from './errors.ts';
+import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
+import { Peer } from './rpc/peer.ts';
+import { createRemote, type Remote } from './rpc/remote.ts';
+import { ChildTransport } from './transport/child.ts';
+import { checkLimits } from './transport/socket.ts';
+import type { StreamLimits } from './transport/stream.ts';
+
+export interface SpawnOptions extends PeerSettings, StreamLimits {
+  /** Arguments the module sees in `process.argv.slice(2)`. */
+  args?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Node's own flags for the child. Default: this process's (so a parent under tsx gives a child under tsx). */
+  execArgv?: readonly string[];
+  /** stdin, stdout and stderr of the child. Default 'inherit': its output is yours. */
+  stdio?: 'inherit' | 'ignore' | 'pipe' | readonly ['inherit' | 'ignore' | 'pipe', 'inherit' | 'ignore' | 'pipe', 'inherit' | 'ignore' | 'pipe'];
+  /** Milliseconds for the module to load and answer. Default 10,000. */
+  startTimeout?: number;
+  /** Milliseconds `close()` waits for the child to exit before SIGKILL. Default 5,000. */
+  closeTimeout?: number;
+}
+
+/** A running child process and its API. */
+export interface ChildHandle<T> {
+  readonly api: Remote<T>;
+  readonly process: ChildProcess;
+  readonly pid: number;
+  /** Ends the channel; the child exits by itself (SIGKILL after `closeTimeout`). Resolves when it has exited. */
+  close(): Promise<void>;
+}
+
+const entry = new URL(import.meta.url.endsWith('.ts') ? './child-main.ts' : './child-main.js', import.meta.url);
+
+function moduleHref(module: unknown): string {
+  if (module instanceof URL) return module.href;
+  if (typeof module !== 'string' || module.length === 0) {
+    throw new TypeError(`spawn() expects a module path or file URL, got ${describe(module)}`);
+  }
+  if (module.startsWith('file:')) return module;
+  return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
+}
+
+/**
+ * Starts `module` in a child Node process and returns its API: the module's
+ * exports (or what it passes to `expose()`). The channel is a dedicated
+ * pipe, so the child's stdout and stderr stay yours; the child exits when
+ * this process closes it or dies.
+ */
+export async function spawn<T>(module: string | URL, options: SpawnOptions = {}): Promise<ChildHandle<T>> {
+  const href = moduleHref(module);
+  checkPeerSettings('spawn', options);
+  checkLimits('spawn', options);
+  checkMs('spawn', 'startTimeout', options.startTimeout);
+  checkMs('spawn', 'closeTimeout', options.closeTimeout);
+  const { args = [], env, cwd, execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000, closeTimeout = 5000 } = options;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError(`spawn() option args must be an array of strings, got ${describe(args)}`);
+  if (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string')) {
+    throw new TypeError(`spawn() option execArgv must be an array of strings, got ${describe(execArgv)}`);
+  }
+  const std = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
+  if (!Array.isArray(std) || std.length !== 3) throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three, got ${describe(stdio)}`);
+
+  const child = spawnProcess(process.execPath, [...execArgv, entry.pathname, href, ...args], {
+    cwd,
+    env,
+    stdio: [...std, 'pipe'] as StdioOptions,
+  });
+  const transport = new ChildTransport(child, options);
+  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      transport.stream.ready,
+      new Promise<never>((_, reject) => peer.onClose((cause) => reject(startFailure(href, cause)))),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms`)), startTimeout);
+      }),
+    ]);
+  } catch (err) {
+    peer.close();
+    child.kill('SIGKILL');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    peer.close(new ChannelClosedError('the child process was closed'));
+    const kill = setTimeout(() => child.kill('SIGKILL'), closeTimeout);
+    await exited;
+    clearTimeout(kill);
+  };
+  return {
+    api: createRemote<T>(peer, 0),
+    process: child,
+    pid: child.pid!,
+    close: () => (closing ??= close()),
+  };
+}
+
+function startFailure(href: string, cause: Error): Error {
+  return new ChannelClosedError(`spawn(): ${href} failed to start: ${cause.message}`, { cause });
+}
