@@ -38,6 +38,11 @@ function checkEndpoint(fn: string, ep: unknown): asserts ep is PortLike {
   }
 }
 
+/** True once something is exposed on `endpoint`. */
+export function isExposed(endpoint: PortLike): boolean {
+  return peers.get(endpoint)?.isServing ?? false;
+}
+
 /** Inside a child started by `spawn()`, where `expose(value)` with no endpoint serves. */
 let defaultExposer: ((value: unknown) => void) | undefined;
 

@@ -9,10 +9,13 @@ export {
   type ProxyMarked,
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
+export { currentSignal } from './rpc/peer.ts';
 export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
+export { createPool, type Pool, type PoolOptions, type TaskOptions, type PoolEvents } from './pool/pool.ts';
+export type { PoolStats, Percentiles } from './pool/stats.ts';
 export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';

@@ -1,13 +1,12 @@
 import { spawn as spawnProcess, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
+import { moduleHref } from './module-href.ts';
 import { checkLimits } from './transport/socket.ts';
 import type { StreamLimits } from './transport/stream.ts';
 
@@ -37,15 +36,6 @@ export interface ChildHandle<T> {
 
 const entry = new URL(import.meta.url.endsWith('.ts') ? './child-main.ts' : './child-main.js', import.meta.url);
 
-function moduleHref(module: unknown): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module !== 'string' || module.length === 0) {
-    throw new TypeError(`spawn() expects a module path or file URL, got ${describe(module)}`);
-  }
-  if (module.startsWith('file:')) return module;
-  return pathToFileURL(isAbsolute(module) ? module : resolve(module)).href;
-}
-
 /**
  * Starts `module` in a child Node process and returns its API: the module's
  * exports (or what it passes to `expose()`). The channel is a dedicated
@@ -53,7 +43,7 @@ function moduleHref(module: unknown): string {
  * this process closes it or dies.
  */
 export async function spawn<T>(module: string | URL, options: SpawnOptions = {}): Promise<ChildHandle<T>> {
-  const href = moduleHref(module);
+  const href = moduleHref('spawn', module);
   checkPeerSettings('spawn', options);
   checkLimits('spawn', options);
   checkMs('spawn', 'startTimeout', options.startTimeout);

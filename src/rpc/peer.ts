@@ -51,6 +51,21 @@ interface Pending {
 }
 
 const NO_ARGS: unknown[] = [];
+
+/** The call being dispatched, only while its function runs synchronously. */
+let dispatching: { peer: Peer; id: number } | undefined;
+
+/**
+ * The AbortSignal of the call now being served: aborted when the caller's
+ * AbortSignal fires, its deadline passes, or it gives up. Call it
+ * synchronously at the start of an exposed function, before any `await`.
+ */
+export function currentSignal(): AbortSignal {
+  if (!dispatching || dispatching.id === 0) {
+    throw new Error('currentSignal() must be called synchronously at the start of a function farcall is calling, before any await');
+  }
+  return dispatching.peer.signalFor(dispatching.id);
+}
 const noop = (): void => {};
 
 /**
@@ -68,6 +83,8 @@ export class Peer {
   /** Calls this side is serving whose results are still pending. */
   private serving = 0;
   private readonly idleWaiters: Array<() => void> = [];
+  /** AbortControllers of served calls whose callee asked for `currentSignal()`. */
+  private controllers: Map<number, AbortController> | undefined;
   readonly codec: WireCodec;
 
   constructor(
@@ -87,6 +104,10 @@ export class Peer {
 
   get label(): string {
     return this.transport.capabilities.label;
+  }
+
+  get isServing(): boolean {
+    return this.root !== undefined;
   }
 
   /** Serves `value` as handle 0, the root the other side's `wrap` reaches. */
@@ -215,7 +236,8 @@ export class Peer {
       case MsgType.Release:
         return this.released(m.h);
       case MsgType.Cancel:
-        // Calls already running are not interrupted; the caller has moved on.
+        // The callee hears it only if it asked for currentSignal(); nothing is interrupted by force.
+        this.controllers?.get(m.i)?.abort(new CallAbortedError('the caller aborted this call'));
         return;
     }
   }
@@ -223,6 +245,8 @@ export class Peer {
   private serve(m: CallMsg): void {
     let result: unknown;
     let later: Promise<unknown> | undefined;
+    const outer = dispatching;
+    dispatching = { peer: this, id: m.i };
     try {
       result = this.dispatch(m);
       // Promise.resolve turns a thenable whose `then` throws into a rejection
@@ -231,6 +255,8 @@ export class Peer {
     } catch (err) {
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
+    } finally {
+      dispatching = outer;
     }
     if (m.i === 0) {
       later?.then(noop, noop);
@@ -251,6 +277,14 @@ export class Peer {
     } else {
       this.reply(m.i, result, m.p);
     }
+  }
+
+  /** The AbortSignal of call `id` being served; aborted if the caller cancels it. */
+  signalFor(id: number): AbortSignal {
+    this.controllers ??= new Map();
+    let c = this.controllers.get(id);
+    if (!c) this.controllers.set(id, (c = new AbortController()));
+    return c.signal;
   }
 
   private served(): void {
@@ -305,6 +339,7 @@ export class Peer {
   }
 
   private reply(id: number, value: unknown, path: string[]): void {
+    this.controllers?.delete(id);
     if (this.closedBy) return;
     let enc;
     const what = (): string => `the result of ${formatPath(path)}()`;
@@ -322,6 +357,7 @@ export class Peer {
   }
 
   private replyThrow(id: number, thrown: unknown): void {
+    this.controllers?.delete(id);
     if (this.closedBy) return;
     const custom = this.codec.handlerFor('throw');
     let e: unknown;
