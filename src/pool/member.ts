@@ -21,13 +21,17 @@ export class Member {
   private busyTotal = 0;
 
   constructor(href: string, options: PoolOptions, onLost: (cause: Error) => void) {
-    this.worker = startThread(entry, href, {
-      resourceLimits: options.resourceLimits,
-      env: options.env,
-      argv: options.argv,
-      execArgv: options.execArgv,
-      workerData: options.workerData,
-    });
+    this.worker = startThread(
+      entry,
+      {
+        resourceLimits: options.resourceLimits,
+        env: options.env,
+        argv: options.argv,
+        execArgv: options.execArgv,
+        workerData: options.workerData,
+      },
+      href,
+    );
     this.worker.unref();
     this.peer = new Peer(new PortTransport(this.worker));
     this.peer.onClose((cause) => {

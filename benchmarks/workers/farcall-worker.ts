@@ -1,0 +1,3 @@
+import { expose } from 'farcall';
+import * as api from './api.ts';
+expose({ ...api });

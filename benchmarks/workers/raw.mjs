@@ -1,0 +1,3 @@
+// The raw mechanism: echo every message back as it came.
+import { parentPort } from 'node:worker_threads';
+parentPort.on('message', (m) => parentPort.postMessage(m));
