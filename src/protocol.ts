@@ -33,9 +33,10 @@ export interface CallMsg {
   t: typeof MsgType.Call;
   /** Call id; 0 means no reply is wanted. */
   i: number;
-  /** Handle on the receiver: 0 is the exposed root. */
-  h: number;
-  k: CallKind;
+  /** Handle on the receiver; absent means 0, the exposed root. */
+  h?: number;
+  /** Absent means Apply. */
+  k?: CallKind;
   p: string[];
   a: unknown[];
   x?: Specials;
@@ -88,8 +89,8 @@ export function invalidMessage(m: unknown): string | undefined {
   const msg = m as Record<string, unknown>;
   switch (msg.t) {
     case MsgType.Call: {
-      if (!isId(msg.i) || !isId(msg.h)) return 'call without a valid id or handle';
-      if (typeof msg.k !== 'number' || msg.k < 0 || msg.k > 4) return 'call with an unknown kind';
+      if (!isId(msg.i) || (msg.h !== undefined && !isId(msg.h))) return 'call without a valid id or handle';
+      if (msg.k !== undefined && (typeof msg.k !== 'number' || msg.k < 0 || msg.k > 4)) return 'call with an unknown kind';
       if (!Array.isArray(msg.p) || !msg.p.every((s) => typeof s === 'string')) return 'call path is not a list of strings';
       if (!Array.isArray(msg.a)) return 'call arguments are not a list';
       if (!isSpecials(msg.x)) return 'call has malformed special values';

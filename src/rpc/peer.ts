@@ -133,7 +133,10 @@ export class Peer {
       return Promise.reject(err);
     }
     const id = this.nextId++;
-    const msg: CallMsg = { t: MsgType.Call, i: id, h: handle, k: kind, p: path, a: enc.raw };
+    const msg: CallMsg = { t: MsgType.Call, i: id, p: path, a: enc.raw };
+    // The common call (apply on the root) leaves out h and k: less to clone per call.
+    if (handle !== 0) msg.h = handle;
+    if (kind !== CallKind.Apply) msg.k = kind;
     if (enc.x) msg.x = enc.x;
     const timeout = opts?.timeout ?? this.options.timeout;
     if (timeout) msg.d = timeout;
@@ -157,7 +160,9 @@ export class Peer {
   notify(handle: number, kind: CallKind, path: string[], args: unknown[]): void {
     if (this.closedBy) return;
     const enc = this.codec.encode(args, (i) => `argument ${i} of ${formatPath(path)}()`);
-    const msg: CallMsg = { t: MsgType.Call, i: 0, h: handle, k: kind, p: path, a: enc.raw };
+    const msg: CallMsg = { t: MsgType.Call, i: 0, p: path, a: enc.raw };
+    if (handle !== 0) msg.h = handle;
+    if (kind !== CallKind.Apply) msg.k = kind;
     if (enc.x) msg.x = enc.x;
     this.transport.send(msg, enc.transfer, noop);
   }
@@ -298,9 +303,9 @@ export class Peer {
   }
 
   private dispatch(m: CallMsg): unknown {
-    const target = this.target(m.h);
+    const target = this.target(m.h ?? 0);
     const args = this.codec.decode(m.a, m.x);
-    switch (m.k) {
+    switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {
         const { holder, value } = resolvePath(target, m.p);
         if (typeof value !== 'function') throw new NoSuchMethodError(`"${formatPath(m.p)}" is not a function`);
