@@ -2,7 +2,7 @@ import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, frameSize, type Frame } from '../framing.ts';
+import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrames, frameSize, type Frame } from '../framing.ts';
 import { PROTOCOL_VERSION, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
@@ -58,7 +58,7 @@ export class StreamTransport implements MessageTransport {
   private readonly decoder: FrameDecoder;
   private readonly maxMessageSize: number;
   private readonly maxWriteBuffer: number;
-  private pendingChunks: Uint8Array[] = [];
+  private pending: Frame[] = [];
   private flushScheduled = false;
   private greeted = false;
   private closed = false;
@@ -150,8 +150,8 @@ export class StreamTransport implements MessageTransport {
     this.write(encoded);
   }
 
-  private write({ body, buffers }: { body: Uint8Array; buffers: ArrayBuffer[] }): void {
-    for (const chunk of encodeFrame(body, buffers)) this.pendingChunks.push(chunk);
+  private write(frame: Frame): void {
+    this.pending.push(frame);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
@@ -161,13 +161,17 @@ export class StreamTransport implements MessageTransport {
   /** One tick's frames leave in one writev. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.closed || this.pendingChunks.length === 0) return;
-    const chunks = this.pendingChunks;
-    this.pendingChunks = [];
+    if (this.closed || this.pending.length === 0) return;
+    const chunks = encodeFrames(this.pending);
+    this.pending = [];
     const w = this.writable;
-    w.cork();
-    for (const c of chunks) w.write(c);
-    w.uncork();
+    if (chunks.length === 1) {
+      w.write(chunks[0]);
+    } else {
+      w.cork();
+      for (const c of chunks) w.write(c);
+      w.uncork();
+    }
     if (w.writableLength > this.maxWriteBuffer) {
       this.fail(
         new ChannelClosedError(
@@ -184,10 +188,10 @@ export class StreamTransport implements MessageTransport {
    */
   sayLastWords(fd: number, msg: unknown): void {
     if (this.closed || this.writable.writableLength > 0) return;
-    const chunks = this.pendingChunks;
-    this.pendingChunks = [];
-    const { body, buffers } = encodeMessage(msg, undefined);
-    for (const chunk of chunks.concat(encodeFrame(body, buffers))) writeSync(fd, chunk);
+    const frames = this.pending;
+    this.pending = [];
+    frames.push(encodeMessage(msg, undefined));
+    for (const chunk of encodeFrames(frames)) writeSync(fd, chunk);
   }
 
   /** Sends what is queued, then ends the stream; the other side sees a clean close. */
@@ -214,7 +218,7 @@ export class StreamTransport implements MessageTransport {
   private shutdown(): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
-    this.pendingChunks = [];
+    this.pending = [];
     for (const d of this.detach.splice(0)) d();
     // A stream with no listener would stop at 'error' with an uncaught exception.
     this.readable.on('error', ignore);
