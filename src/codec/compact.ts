@@ -177,6 +177,8 @@ export function encodeCompact(
   transfer: ReadonlySet<ArrayBuffer> | undefined,
 ): { body: Uint8Array; oob: OutOfBand | undefined } | undefined {
   w.reset(transfer);
+  // Someone made a member of Object.prototype enumerable: for-in would list it, so leave such a process to ValueSerializer.
+  for (const _ in {}) return undefined;
   try {
     w.byte(COMPACT_MARK);
     write(value);
@@ -234,13 +236,22 @@ function writeObject(o: object): void {
   w.refs.set(o, w.refs.size);
   const proto = Object.getPrototypeOf(o);
   if (proto === Object.prototype || proto === null) {
-    const keys = Object.keys(o);
     w.byte(Tag.Object);
-    w.varint(keys.length);
-    for (const k of keys) {
+    // The count is patched in once known, in a fixed three-byte varint.
+    w.ensure(3);
+    const countAt = w.pos;
+    w.pos += 3;
+    let count = 0;
+    // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
+    for (const k in o) {
       w.string(k);
       write((o as Record<string, unknown>)[k]);
+      count++;
     }
+    if (count >= 1 << 21) throw UNSUPPORTED;
+    w.buf[countAt] = (count & 0x7f) | 0x80;
+    w.buf[countAt + 1] = ((count >>> 7) & 0x7f) | 0x80;
+    w.buf[countAt + 2] = count >>> 14;
     return;
   }
   if (proto === Array.prototype) return writeArray(o as unknown[]);
@@ -361,17 +372,47 @@ class Reader {
     this.need(len);
     const start = this.pos;
     this.pos += len;
-    if (len < 16) {
-      let s = '';
-      for (let i = start; i < start + len; i++) {
-        const c = this.view[i]!;
-        if (c >= 0x80) return this.view.toString('utf8', start, start + len);
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
+    if (len === 0) return '';
+    if (len <= 16) return shortString(this.view, start, len);
     return this.view.toString('utf8', start, start + len);
   }
+}
+
+/**
+ * Keys and names repeat from message to message, so short strings come
+ * from a small cache checked byte by byte rather than being built again.
+ */
+const recent: string[] = new Array(4096).fill('');
+
+/** One call to String.fromCharCode, with the bytes as arguments, is the fastest way to a short string. */
+function fromAscii(v: Buffer, at: number, len: number): string {
+  const f = String.fromCharCode;
+  switch (len) {
+    case 1: return f(v[at]!);
+    case 2: return f(v[at]!, v[at + 1]!);
+    case 3: return f(v[at]!, v[at + 1]!, v[at + 2]!);
+    case 4: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!);
+    case 5: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!);
+    case 6: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!, v[at + 5]!);
+    case 7: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!, v[at + 5]!, v[at + 6]!);
+    case 8: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!, v[at + 5]!, v[at + 6]!, v[at + 7]!);
+    default: return v.toString('latin1', at, at + len);
+  }
+}
+
+function shortString(view: Buffer, start: number, len: number): string {
+  const slot = ((len << 7) ^ (view[start]! << 2) ^ view[start + len - 1]!) & 4095;
+  const cached = recent[slot]!;
+  if (cached.length === len) {
+    let i = 0;
+    while (i < len && cached.charCodeAt(i) === view[start + i]) i++;
+    if (i === len) return cached;
+  }
+  let ascii = true;
+  for (let i = start; i < start + len; i++) if (view[i]! >= 0x80) ascii = false;
+  const s = ascii ? fromAscii(view, start, len) : view.toString('utf8', start, start + len);
+  recent[slot] = s;
+  return s;
 }
 
 /** Decodes a body written by encodeCompact; anything malformed throws ProtocolError. */
