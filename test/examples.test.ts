@@ -13,6 +13,17 @@ async function example(file: string): Promise<string> {
   return stripVTControlCharacters(stdout);
 }
 
+test('tour (npm start): every boundary shows a callback, a transfer and an error, then the cost table', async () => {
+  const out = await example('tour.ts');
+  for (const boundary of ['worker thread', 'worker pool', 'child process', 'unix socket']) {
+    const section = out.slice(out.indexOf(`\n${boundary}`));
+    assert.match(section, 'watch(callback)      → the callback ran for ticks 1, 2, 3', boundary);
+    assert.match(section, 'and here the buffer is now 0 bytes', boundary);
+    assert.match(section, 'threw RangeError (E_DIV_ZERO): division by zero', boundary);
+    assert.match(out, new RegExp(`\\| ${boundary}[^|]* \\| [\\d.]+ µs \\| [\\d,]+ \\|`), `${boundary} row`);
+  }
+});
+
 test('worker: a call, a transfer, a callback and an error cross', async () => {
   const out = await example('worker/main.ts');
   assert.match(out, 'add(1, 2) = 3');
