@@ -14,6 +14,8 @@
 import { ProtocolError } from './errors.ts';
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Every length on the wire is a u32; a larger one would wrap and desynchronise the stream. */
+export const MAX_FRAME_SIZE = 0xffffffff;
 /** Out-of-band buffers per frame; bounds the header a peer can make us read. */
 export const MAX_FRAME_BUFFERS = 4096;
 
@@ -104,9 +106,13 @@ export class FrameDecoder {
   private buffers: ArrayBuffer[] = [];
   private current: Uint8Array | undefined;
 
+  /**
+   * @param limit largest frame accepted, in bytes. It may be changed
+   *   between frames (a stream takes only a small hello first).
+   */
   constructor(
     private readonly onFrame: (frame: Frame) => void,
-    private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
+    public limit = DEFAULT_MAX_MESSAGE_SIZE,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -236,8 +242,8 @@ export class FrameDecoder {
   }
 
   private check(size: number): void {
-    if (size > this.maxMessageSize) {
-      throw new ProtocolError(`a frame of ${size} bytes exceeds maxMessageSize (${this.maxMessageSize} bytes)`);
+    if (size > this.limit) {
+      throw new ProtocolError(`a frame of ${size} bytes exceeds maxMessageSize (${this.limit} bytes)`);
     }
   }
 }

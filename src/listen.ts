@@ -5,7 +5,7 @@ import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { checkLimits, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
-import { StreamTransport, type StreamLimits } from './transport/stream.ts';
+import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
 
 export interface ListenOptions extends PeerSettings, StreamLimits {
@@ -28,7 +28,11 @@ export interface Server extends EventEmitter<ServerEvents> {
 }
 
 export interface ServerEvents {
-  /** A client broke the protocol, sent an oversized frame, or stopped reading; only its connection closed. */
+  /**
+   * A client broke the protocol, sent an oversized frame, sent no hello in
+   * time, stopped reading, or could not be accepted (out of file
+   * descriptors, a failed TLS handshake); only its connection closed.
+   */
   clientError: [err: Error];
 }
 
@@ -50,7 +54,6 @@ export async function listen(api: unknown, address: SocketAddress, options: List
 
   const events = new EventEmitter<ServerEvents>();
   const peers = new Set<Peer>();
-  const sockets = new Set<net.Socket>();
   let closing: Promise<void> | undefined;
 
   const accept = (socket: net.Socket): void => {
@@ -59,14 +62,12 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
     const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {
       peers.delete(peer);
-      if (!(cause instanceof ChannelClosedError) || cause.message.includes('not reading')) events.emit('clientError', cause);
+      if (isPeerFault(cause) || !(cause instanceof ChannelClosedError)) events.emit('clientError', cause);
     });
   };
 
@@ -79,6 +80,9 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   }
   if (addr.kind === 'unix') await claimSocketPath(addr.path);
   await listenOn(server, addr, mode);
+  // Accepting can fail (EMFILE when out of descriptors): that costs the one
+  // client, never the server, which an 'error' with no listener would end.
+  server.on('error', (err) => events.emit('clientError', err));
   const bound = server.address();
   const where = addr.kind === 'unix' ? addr.path : { host: addr.host, port: (bound as net.AddressInfo).port };
 
@@ -90,16 +94,15 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeout))),
     ]);
     clearTimeout(timer);
-    for (const socket of sockets) socket.once('finish', () => socket.destroy());
+    // Each transport ends its socket, then destroys it (at once if its client stopped reading).
     for (const peer of peers) peer.close(new ChannelClosedError('the server closed'));
     await stopped;
   }
 
-  return Object.assign(events, {
-    address: where,
-    get connections() {
-      return peers.size;
-    },
-    close: () => (closing ??= shutdown()),
-  });
+  // Object.assign would copy the getter's value once; the count must stay live.
+  return Object.defineProperties(events, {
+    address: { value: where, enumerable: true },
+    connections: { get: () => peers.size, enumerable: true },
+    close: { value: () => (closing ??= shutdown()), enumerable: true },
+  }) as Server;
 }
