@@ -26,6 +26,9 @@ export interface Frame {
   buffers: ArrayBuffer[];
 }
 
+/** A little-endian u32 without a DataView per read. */
+const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+
 /** Pieces at least this big are written from their own memory; smaller ones are packed together. */
 const PACK_LIMIT = 16 * 1024;
 
@@ -115,7 +118,9 @@ export class FrameDecoder {
     public limit = DEFAULT_MAX_MESSAGE_SIZE,
   ) {}
 
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    // Streams hand us Buffers; frames are cut from it as Buffers too, which the codec reads directly.
+    const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     while (at < chunk.byteLength || this.pieceIsEmpty()) {
       switch (this.stage) {
@@ -173,9 +178,8 @@ export class FrameDecoder {
 
   private tryWhole(chunk: Uint8Array, at: number): boolean {
     if (chunk.byteLength - at < FIXED_HEADER) return false;
-    const view = new DataView(chunk.buffer, chunk.byteOffset + at, FIXED_HEADER);
-    if (view.getUint32(4, true) !== 0) return false;
-    const len = view.getUint32(0, true);
+    if (u32(chunk, at + 4) !== 0) return false;
+    const len = u32(chunk, at);
     this.check(len);
     const end = at + FIXED_HEADER + len;
     if (end > chunk.byteLength) return false;

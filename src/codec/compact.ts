@@ -78,7 +78,9 @@ export interface OutOfBand {
 class Writer {
   buf = Buffer.allocUnsafe(4096);
   pos = 0;
-  refs = new Map<object, number>();
+  /** Objects met so far, in order; searched directly while few (most messages), through `refIndex` once many. */
+  refs: object[] = [];
+  refIndex: Map<object, number> | undefined;
   transfer: ReadonlySet<ArrayBuffer> | undefined;
   /** Made only for a message that has out-of-band buffers. */
   oob: OutOfBand | undefined;
@@ -103,6 +105,10 @@ class Writer {
   }
 
   varint(n: number): void {
+    if (n < 0x80 && this.pos < this.buf.length) {
+      this.buf[this.pos++] = n;
+      return;
+    }
     this.ensure(5);
     while (n > 0x7f) {
       this.buf[this.pos++] = (n & 0x7f) | 0x80;
@@ -186,11 +192,14 @@ export function encodeCompact(
     if (err === UNSUPPORTED || err instanceof RangeError) return undefined;
     throw err;
   } finally {
-    w.refs.clear();
-    w.oobIndex.clear();
+    w.refs.length = 0;
+    w.refIndex = undefined;
+    if (w.oobIndex.size > 0) w.oobIndex.clear();
   }
   // One copy out of the shared scratch buffer, into Node's pool for small bodies.
-  const body = Buffer.from(w.buf.subarray(0, w.pos));
+  const body = Buffer.allocUnsafe(w.pos);
+  if (w.pos < 64) for (let i = 0; i < w.pos; i++) body[i] = w.buf[i]!;
+  else w.buf.copy(body, 0, 0, w.pos);
   if (w.buf.length > SCRATCH_KEPT) w.buf = Buffer.allocUnsafe(4096);
   return { body, oob: w.oob };
 }
@@ -227,13 +236,13 @@ function write(v: unknown): void {
 }
 
 function writeObject(o: object): void {
-  const seen = w.refs.get(o);
+  const seen = w.refIndex === undefined ? indexOf(w.refs, o) : w.refIndex.get(o);
   if (seen !== undefined) {
     w.byte(Tag.Ref);
     return w.varint(seen);
   }
   if (types.isProxy(o)) throw UNSUPPORTED;
-  w.refs.set(o, w.refs.size);
+  remember(o);
   const proto = Object.getPrototypeOf(o);
   if (proto === Object.prototype || proto === null) {
     w.byte(Tag.Object);
@@ -296,6 +305,20 @@ function writeObject(o: object): void {
   throw UNSUPPORTED;
 }
 
+/** Linear search wins over a Map for a handful of objects, and needs no identity hash on fresh ones. */
+const FEW_REFS = 16;
+
+function indexOf(refs: object[], o: object): number | undefined {
+  for (let i = 0; i < refs.length; i++) if (refs[i] === o) return i;
+  return undefined;
+}
+
+function remember(o: object): void {
+  const i = w.refs.push(o) - 1;
+  if (w.refIndex !== undefined) w.refIndex.set(o, i);
+  else if (i === FEW_REFS) w.refIndex = new Map(w.refs.map((r, j) => [r, j]));
+}
+
 function writeArray(a: unknown[]): void {
   const len = a.length;
   w.byte(Tag.Array);
@@ -338,7 +361,7 @@ class Reader {
     body: Uint8Array,
     readonly buffers: readonly ArrayBuffer[],
   ) {
-    this.view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   }
 
   need(n: number): void {
@@ -351,6 +374,11 @@ class Reader {
   }
 
   varint(): number {
+    const first = this.view[this.pos];
+    if (first !== undefined && first < 0x80) {
+      this.pos++;
+      return first;
+    }
     let n = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       const b = this.byte();
