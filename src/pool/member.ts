@@ -39,6 +39,7 @@ export class Member {
   state: 'live' | 'retiring' | 'gone' = 'live';
   /** Set once the module has loaded. */
   control: Remote<MemberControl> | undefined;
+  readyAt = Infinity;
   /** Set when the pool stops it; absent when it died by itself. */
   stopReason: WorkerExitReason | undefined;
   exitCause: Error | undefined;
@@ -53,6 +54,7 @@ export class Member {
     this.host.peer.expose({
       attach: (control: Remote<MemberControl>) => {
         this.control = control;
+        this.readyAt = performance.now();
       },
     });
     this.host.peer.onClose((cause) => {
@@ -122,7 +124,9 @@ export class Member {
       case 'aborted':
         return `its worker (${this.host.name}) was terminated because a task on it was aborted or timed out (terminateOnAbort)`;
       default:
-        return `its worker (${this.host.name}) ${exitText(this.exitCause)}`;
+        return this.ready
+          ? `its worker (${this.host.name}) ${exitText(this.exitCause)}`
+          : `its worker (${this.host.name}) failed to load the module: ${exitText(this.exitCause)}`;
     }
   }
 }

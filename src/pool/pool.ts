@@ -219,7 +219,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
       return;
     }
     this.running--;
-    this.recorder.record(task.startedAt! - task.calledAt, performance.now() - task.startedAt!, ok);
+    this.record(task, ok);
     if (!ok && m.state === 'gone' && result instanceof ChannelClosedError) {
       result = new ChannelClosedError(`${formatPath(task.path)}() did not finish: ${m.describeLoss()}`, { cause: result });
     }
@@ -246,12 +246,18 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     }
     task.abandoned = true;
     this.running--;
-    this.recorder.record(task.startedAt! - task.calledAt, performance.now() - task.startedAt!, false);
+    this.record(task, false);
     this.settle(task, false, err);
     // The callee hears it through currentSignal(); one that does not listen runs on.
     task.controller!.abort(err);
     if (this.settings.terminateOnAbort && m.state !== 'gone') void m.kill('aborted');
     this.checkIdle();
+  }
+
+  /** Waiting for a worker to load counts as waiting, not as running. */
+  private record(task: Task, ok: boolean): void {
+    const started = Math.max(task.startedAt!, Math.min(task.member!.readyAt, performance.now()));
+    this.recorder.record(started - task.calledAt, performance.now() - started, ok);
   }
 
   private settle(task: Task, ok: boolean, value: unknown): void {
@@ -280,7 +286,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
       try {
         m = this.pick();
       } catch (err) {
-        this.failQueued(err);
+        this.failQueued(() => err);
         break;
       }
       if (!m) break;
@@ -301,9 +307,9 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     if (this.running === 0 && this.queue.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private failQueued(err: unknown): void {
+  private failQueued(why: (t: Task) => unknown): void {
     let t: Task | undefined;
-    while ((t = this.queue.shift())) this.settle(t, false, err);
+    while ((t = this.queue.shift())) this.settle(t, false, why(t));
   }
 
   // ---- workers coming and going ----------------------------------------------------
@@ -350,7 +356,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     if (reason === 'start-failed' && !this.members.some((x) => x.ready)) {
       // The module does not load: what waits would fail the same way, and
       // starting more workers for it would loop.
-      this.failQueued(new ChannelClosedError(`the pool's worker could not start (${m.host.name} ${exitTextOf(cause)})`, { cause }));
+      this.failQueued((t: Task) => new ChannelClosedError(`${formatPath(t.path)}() did not run: the pool's ${m.describeLoss().replace(/^its /, '')}`, { cause }));
       this.queueChanged();
       return;
     }
@@ -362,7 +368,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     try {
       if (this.state === 'open') while (this.liveCount() < this.settings.minThreads) this.grow();
     } catch (err) {
-      this.failQueued(err);
+      this.failQueued(() => err);
     }
     this.schedule();
   }
@@ -377,7 +383,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   destroy(): Promise<void> {
     if (!this.destroying) {
       this.state = 'closed';
-      this.failQueued(new ChannelClosedError('the pool was destroyed before this task started'));
+      this.failQueued((t: Task) => new ChannelClosedError(`${formatPath(t.path)}() did not run: the pool was destroyed before it started`));
       this.queueChanged();
       this.destroying = this.stopAll('destroyed');
     }
@@ -393,8 +399,4 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     this.state = 'closed';
     await Promise.all(this.members.slice().map((m) => (reason === 'destroyed' ? m.kill(reason) : m.stop(reason))));
   }
-}
-
-function exitTextOf(cause: Error): string {
-  return cause.message.replace(/^(?:worker|child process) /, '');
 }

@@ -7,11 +7,15 @@
 import { once } from 'node:events';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CallAbortedError, CallTimeoutError, createPool, QueueFullError } from '../../src/index.ts';
+import { CallAbortedError, CallTimeoutError, createPool, QueueFullError, type Pool } from '../../src/index.ts';
 import { elapsedSince, gate, rejects, tasksUrl, type Tasks } from './helpers.ts';
 
 // One thread taking one task at a time: everything else waits in the queue.
-const pool = createPool<Tasks>(tasksUrl, { minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1, maxQueue: 2 });
+let pool: Pool<Tasks>;
+
+test.before(() => {
+  pool = createPool<Tasks>(tasksUrl, { minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1, maxQueue: 2 });
+});
 
 test.after(async () => {
   await pool.destroy();

@@ -1,0 +1,80 @@
+/**
+ * What a pool's threads run and see: a TypeScript module under tsx, a
+ * module that calls expose() itself, and the env, argv, execArgv and
+ * workerData given to createPool().
+ */
+import { threadId } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createPool, transfer } from '../../src/index.ts';
+import type { SelfExposingApi } from '../fixtures/pool/self-exposing.ts';
+import { tasksUrl, type Tasks } from './helpers.ts';
+
+test('a TypeScript module runs on threads under tsx; buffers move, errors keep their class', async () => {
+  const pool = createPool<Tasks>(tasksUrl, { maxThreads: 1 });
+  const me = await pool.api.identity();
+  assert.is(me.where, 'thread');
+  assert.is.not(me.threadId, threadId);
+  assert.is(me.pid, process.pid);
+  const buf = new TextEncoder().encode('abc').buffer;
+  assert.is(await pool.api.sha256(transfer(buf, [buf])), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.is(buf.byteLength, 0, 'the buffer moved');
+  const err = await pool.api.fail('out of range').catch((e: unknown) => e);
+  assert.instance(err, RangeError);
+  await pool.close();
+});
+
+test('a module that calls expose() itself serves what it exposed', async () => {
+  const pool = createPool<SelfExposingApi & { notServed(): string }>(new URL('../fixtures/pool/self-exposing.ts', import.meta.url), { maxThreads: 1 });
+  assert.is(await pool.api.greet('pool'), 'hello, pool');
+  assert.is(await pool.api.next(), 1);
+  assert.is(await pool.api.next(), 2, 'the same object, with its state');
+  const err = (await pool.api.notServed().catch((e: unknown) => e)) as Error;
+  assert.match(err.message, /notServed/, 'its exports are not the API');
+  await pool.close();
+});
+
+test('env, argv, execArgv and workerData reach the thread', async () => {
+  const pool = createPool<Tasks>(tasksUrl, {
+    maxThreads: 1,
+    env: { FARCALL_POOL_TEST: 'from the pool' },
+    argv: ['--level', '3'],
+    execArgv: ['--no-deprecation'],
+    workerData: { job: 'resize', sizes: [1, 2] },
+  });
+  assert.is(await pool.api.envSeen('FARCALL_POOL_TEST'), 'from the pool');
+  assert.is(await pool.api.envSeen('PATH'), undefined, 'env replaces the environment');
+  assert.equal(await pool.api.argvSeen(), ['--level', '3'], 'argv, and nothing of the pool');
+  assert.equal(await pool.api.execArgvSeen(), ['--no-deprecation']);
+  assert.equal(await pool.api.workerDataSeen(), { job: 'resize', sizes: [1, 2] });
+  await pool.close();
+});
+
+test('by default a thread sees this process environment and no argv', async () => {
+  process.env.FARCALL_POOL_DEFAULT = 'inherited';
+  const pool = createPool<Tasks>(tasksUrl, { maxThreads: 1 });
+  try {
+    assert.is(await pool.api.envSeen('FARCALL_POOL_DEFAULT'), 'inherited');
+    assert.equal(await pool.api.argvSeen(), []);
+    assert.is(await pool.api.workerDataSeen(), undefined);
+  } finally {
+    delete process.env.FARCALL_POOL_DEFAULT;
+    await pool.close();
+  }
+});
+
+test('a name that is not exported rejects that call only', async () => {
+  const pool = createPool<Tasks & { missing(): void }>(tasksUrl, { maxThreads: 1 });
+  const err = (await pool.api.missing().catch((e: unknown) => e)) as Error & { code?: string };
+  assert.is(err.code, 'ERR_FARCALL_NO_SUCH_METHOD');
+  assert.is(await pool.api.add(1, 2), 3);
+  await pool.close();
+});
+
+test('reading an exported value goes to a thread too', async () => {
+  const pool = createPool<{ add: Tasks['add']; answer: number }>(new URL('../fixtures/pool/values.ts', import.meta.url), { maxThreads: 1 });
+  assert.is(await pool.api.answer, 42);
+  await pool.close();
+});
+
+test.run();
