@@ -28,12 +28,12 @@ test('a running task that ignores the abort is left to finish; its thread is not
   const thread = await pool.api.whoami();
   const ac = new AbortController();
   const t = performance.now();
-  const spinning = pool.with({ signal: ac.signal }).api.spin(400);
+  const spinning = pool.with({ signal: ac.signal }).api.spin(800);
   ac.abort();
   await rejects(spinning, CallAbortedError, 'spin() was aborted while running');
-  assert.ok(elapsedSince(t) < 300, 'the caller is answered at once');
+  assert.ok(elapsedSince(t) < 800, 'the caller is answered at once, not when the task returns');
   assert.is(await pool.api.whoami(), thread, 'the same thread serves the next call...');
-  assert.ok(elapsedSince(t) >= 400, '...once the abandoned task has returned');
+  assert.ok(elapsedSince(t) >= 800, '...once the abandoned task has returned');
   assert.equal(exits, []);
   await pool.close();
 });
