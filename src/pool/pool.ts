@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { CallAbortedError, CallTimeoutError, ChannelClosedError, QueueFullError } from '../errors.ts';
+import { CallAbortedError, ChannelClosedError } from '../errors.ts';
 import { moduleHref } from '../module-href.ts';
 import { CallKind } from '../protocol.ts';
 import type { CallOptions } from '../rpc/peer.ts';
 import { formatPath } from '../rpc/path.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../rpc/remote.ts';
-import { Member, type WorkerExit } from './member.ts';
+import type { Member, WorkerExit } from './member.ts';
 import { checkTaskOptions, poolSettings, type PoolOptions, type PoolSettings, type TaskOptions } from './options.ts';
 import { RingQueue, type TaskQueue } from './queue.ts';
 import { StatsRecorder, type PoolStats } from './stats.ts';
+import { gaveUp, lostWith, neverRan, queueFull, settle, type Task } from './task.ts';
+import { Workers } from './workers.ts';
 
 export interface PoolEvents {
   /** The queue, which had tasks waiting, is empty: every one of them has started (or given up). */
@@ -29,25 +31,6 @@ export interface Pool<T> extends EventEmitter<PoolEvents> {
   destroy(): Promise<void>;
 }
 
-interface Task {
-  readonly path: string[];
-  readonly args: unknown[];
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: unknown) => void;
-  readonly calledAt: number;
-  readonly timeout: number | undefined;
-  readonly signal: AbortSignal | undefined;
-  member?: Member;
-  startedAt?: number;
-  /** Cancels the call on its worker when the caller gives up. */
-  controller?: AbortController;
-  /** The caller was answered (aborted, timed out) while the worker still runs it. */
-  abandoned?: boolean;
-  settled?: boolean;
-  timer?: NodeJS.Timeout;
-  onAbort?: () => void;
-}
-
 /** How often a busy worker's heap is measured against `maxMemory`, at most. */
 const SAMPLE_INTERVAL_MS = 20;
 
@@ -62,7 +45,7 @@ export function createPool<T>(module: string | URL, options?: PoolOptions): Pool
 
 class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteTarget {
   readonly api: Remote<T>;
-  private readonly members: Member[] = [];
+  private readonly workers: Workers;
   private readonly queue: TaskQueue<Task> = new RingQueue<Task>();
   private readonly recorder = new StatsRecorder();
   /** Tasks whose caller waits for a worker's answer. */
@@ -76,13 +59,19 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   private destroying: Promise<void> | undefined;
 
   constructor(
-    private readonly href: string,
+    href: string,
     private readonly settings: PoolSettings,
   ) {
     super();
     this.api = createRemote<T>(this, 0);
+    this.workers = new Workers(href, settings, (m, cause) => this.lost(m, cause));
     // A bad execArgv or resourceLimits throws here, from createPool(), rather than on a call.
-    for (let i = 0; i < settings.minThreads; i++) this.grow();
+    try {
+      for (let i = 0; i < settings.minThreads; i++) this.grow();
+    } catch (err) {
+      void this.destroy();
+      throw err;
+    }
   }
 
   with(options: TaskOptions): { readonly api: Remote<T> } {
@@ -91,9 +80,8 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   }
 
   get stats(): PoolStats {
-    let busyMs = this.retiredBusyMs;
-    for (const m of this.members) busyMs += m.busyMs();
-    return this.recorder.snapshot(this.queue.size, this.running, this.members.length, this.settings.maxThreads, busyMs);
+    const busyMs = this.retiredBusyMs + this.workers.busyMs();
+    return this.recorder.snapshot(this.queue.size, this.running, this.workers.all.length, this.settings.maxThreads, busyMs);
   }
 
   // ---- RemoteTarget: what the api proxy calls --------------------------------
@@ -112,14 +100,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
       } catch (err) {
         return reject(err);
       }
-      if (!m && this.queue.size >= this.settings.maxQueue) {
-        return reject(
-          new QueueFullError(
-            `${formatPath(path)}() was refused: the pool's queue is full (maxQueue ${this.settings.maxQueue}, every worker busy); ` +
-              `wait for the pool's 'drain' event or raise maxQueue`,
-          ),
-        );
-      }
+      if (!m && this.queue.size >= this.settings.maxQueue) return reject(queueFull(path, this.settings.maxQueue));
       this.watch(task);
       if (m) return this.run(m, task);
       this.queue.push(task);
@@ -135,7 +116,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   private callAny(kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined): Promise<unknown> {
     let m: Member | undefined;
     try {
-      m = this.pick() ?? this.leastBusy();
+      m = this.pick() ?? this.workers.leastBusy();
     } catch (err) {
       return Promise.reject(err);
     }
@@ -146,37 +127,16 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
 
   // ---- placement ---------------------------------------------------------------
 
-  /** The least busy worker with room: an idle one, else a new one while there is room for more, else the least busy. */
+  /** Where the next task goes; a worker started for it is given it at once, so it needs no idle timer yet. */
   private pick(): Member | undefined {
-    let best: Member | undefined;
-    let live = 0;
-    for (const m of this.members) {
-      if (m.state !== 'live') continue;
-      live++;
-      if (m.busy === 0) return m;
-      if (!best || m.busy < best.busy) best = m;
-    }
-    if (live < this.settings.maxThreads) return this.grow();
-    return best && best.busy < this.settings.perWorker ? best : undefined;
+    return this.workers.pick();
   }
 
-  private leastBusy(): Member {
-    let best: Member | undefined;
-    for (const m of this.members) if (m.state === 'live' && (!best || m.busy < best.busy)) best = m;
-    return best ?? this.grow();
-  }
-
+  /** A worker to keep (minThreads): idle from the start. */
   private grow(): Member {
-    const m = new Member(this.href, this.settings, (lost, cause) => this.lost(lost, cause));
-    this.members.push(m);
+    const m = this.workers.start();
     this.armIdle(m);
     return m;
-  }
-
-  private liveCount(): number {
-    let n = 0;
-    for (const m of this.members) if (m.state === 'live') n++;
-    return n;
   }
 
   // ---- a task's life -------------------------------------------------------------
@@ -220,10 +180,8 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     }
     this.running--;
     this.record(task, ok);
-    if (!ok && m.state === 'gone' && result instanceof ChannelClosedError) {
-      result = new ChannelClosedError(`${formatPath(task.path)}() did not finish: ${m.describeLoss()}`, { cause: result });
-    }
-    this.settle(task, ok, result);
+    if (!ok && m.state === 'gone' && result instanceof ChannelClosedError) result = lostWith(task, m, result);
+    settle(task, ok, result);
     this.sample(m);
     this.free(m);
   }
@@ -231,23 +189,18 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   /** The caller stops waiting: taken out of the queue, or told to its worker. */
   private giveUp(task: Task, why: 'timeout' | 'abort'): void {
     if (task.settled) return;
-    const fn = formatPath(task.path);
     const m = task.member;
-    const where = m ? `while running on ${m.host.name}` : `while waiting in the pool's queue`;
-    const err =
-      why === 'timeout'
-        ? new CallTimeoutError(`${fn}() timed out after ${task.timeout} ms ${where}`)
-        : new CallAbortedError(`${fn}() was aborted ${where}`, { cause: task.signal!.reason });
+    const err = gaveUp(task, why);
     if (!m) {
       this.queue.remove(task);
-      this.settle(task, false, err);
+      settle(task, false, err);
       this.queueChanged();
       return;
     }
     task.abandoned = true;
     this.running--;
     this.record(task, false);
-    this.settle(task, false, err);
+    settle(task, false, err);
     // The callee hears it through currentSignal(); one that does not listen runs on.
     task.controller!.abort(err);
     if (this.settings.terminateOnAbort && m.state !== 'gone') void m.kill('aborted');
@@ -258,15 +211,6 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   private record(task: Task, ok: boolean): void {
     const started = Math.max(task.startedAt!, Math.min(task.member!.readyAt, performance.now()));
     this.recorder.record(started - task.calledAt, performance.now() - started, ok);
-  }
-
-  private settle(task: Task, ok: boolean, value: unknown): void {
-    if (task.settled) return;
-    task.settled = true;
-    clearTimeout(task.timer);
-    if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
-    if (ok) task.resolve(value);
-    else task.reject(value);
   }
 
   /** A slot on `m` is free: stop it if it is retiring, else give it the next task. */
@@ -309,7 +253,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
 
   private failQueued(why: (t: Task) => unknown): void {
     let t: Task | undefined;
-    while ((t = this.queue.shift())) this.settle(t, false, why(t));
+    while ((t = this.queue.shift())) settle(t, false, why(t));
   }
 
   // ---- workers coming and going ----------------------------------------------------
@@ -318,7 +262,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     if (this.settings.idleTimeout === Infinity || this.state !== 'open') return;
     clearTimeout(m.idleTimer);
     m.idleTimer = setTimeout(() => {
-      if (m.state === 'live' && m.busy === 0 && this.liveCount() > this.settings.minThreads) void m.stop('idle');
+      if (m.state === 'live' && m.busy === 0 && this.workers.live > this.settings.minThreads) void m.stop('idle');
     }, this.settings.idleTimeout);
     m.idleTimer.unref();
   }
@@ -345,18 +289,16 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
 
   /** A worker exited (crash, idle, recycled, terminated): its own tasks have already been rejected. */
   private lost(m: Member, cause: Error): void {
-    const i = this.members.indexOf(m);
-    if (i >= 0) this.members.splice(i, 1);
     this.retiredBusyMs += m.busyMs();
     const reason = m.stopReason ?? (m.ready ? 'crash' : 'start-failed');
     const exit: WorkerExit = { id: m.host.id, reason };
     if (reason === 'crash' || reason === 'start-failed') exit.error = cause;
     this.emit('workerExit', exit);
     if (this.state === 'closed') return;
-    if (reason === 'start-failed' && !this.members.some((x) => x.ready)) {
+    if (reason === 'start-failed' && !this.workers.all.some((x) => x.ready)) {
       // The module does not load: what waits would fail the same way, and
       // starting more workers for it would loop.
-      this.failQueued((t: Task) => new ChannelClosedError(`${formatPath(t.path)}() did not run: the pool's ${m.describeLoss().replace(/^its /, '')}`, { cause }));
+      this.failQueued((t) => neverRan(t, `the pool's ${m.describeLoss().replace(/^its /, '')}`, cause));
       this.queueChanged();
       return;
     }
@@ -366,7 +308,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   /** Keeps `minThreads` workers and serves the queue. */
   private replenish(): void {
     try {
-      if (this.state === 'open') while (this.liveCount() < this.settings.minThreads) this.grow();
+      if (this.state === 'open') while (this.workers.live < this.settings.minThreads) this.grow();
     } catch (err) {
       this.failQueued(() => err);
     }
@@ -383,7 +325,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   destroy(): Promise<void> {
     if (!this.destroying) {
       this.state = 'closed';
-      this.failQueued((t: Task) => new ChannelClosedError(`${formatPath(t.path)}() did not run: the pool was destroyed before it started`));
+      this.failQueued((t) => neverRan(t, 'the pool was destroyed before it started'));
       this.queueChanged();
       this.destroying = this.stopAll('destroyed');
     }
@@ -397,6 +339,6 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
 
   private async stopAll(reason: 'closed' | 'destroyed'): Promise<void> {
     this.state = 'closed';
-    await Promise.all(this.members.slice().map((m) => (reason === 'destroyed' ? m.kill(reason) : m.stop(reason))));
+    await Promise.all(this.workers.all.slice().map((m) => (reason === 'destroyed' ? m.kill(reason) : m.stop(reason))));
   }
 }
