@@ -53,7 +53,8 @@ function threadHost(href: string, s: PoolSettings): Host {
 function processHost(href: string, s: PoolSettings): Host {
   const { child, peer, close } = startChild(
     href,
-    { args: s.argv, env: s.env, execArgv: [...process.execArgv, ...(s.execArgv ?? [])], stdio: ['inherit', 'inherit', 'inherit'] },
+    // SHARE_ENV is refused for processes when the options are checked.
+    { args: s.argv, env: s.env as NodeJS.ProcessEnv | undefined, execArgv: [...process.execArgv, ...(s.execArgv ?? [])], stdio: ['inherit', 'inherit', 'inherit'] },
     'pool-member',
   );
   const pipe = child.stdio[3] as Socket;

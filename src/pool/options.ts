@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
+import { SHARE_ENV, type ResourceLimits } from 'node:worker_threads';
 import { describe } from '../codec/marks.ts';
 
 /** Where a pool's workers run. */
@@ -43,8 +43,11 @@ export interface PoolOptions {
   maxMemory?: number;
   /** Worker threads only: V8 heap limits; a worker over them dies and its tasks reject. */
   resourceLimits?: ResourceLimits;
-  /** The workers' `process.env`. Default: this process's. */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * The workers' `process.env`. Default: a copy of this process's. Threads
+   * may take `SHARE_ENV` from node:worker_threads to share this one.
+   */
+  env?: NodeJS.ProcessEnv | typeof SHARE_ENV;
   /** What the module sees in `process.argv.slice(2)`. */
   argv?: readonly string[];
   /**
@@ -77,7 +80,7 @@ export interface PoolSettings {
   terminateOnAbort: boolean;
   maxMemoryBytes: number;
   resourceLimits: ResourceLimits | undefined;
-  env: NodeJS.ProcessEnv | undefined;
+  env: NodeJS.ProcessEnv | typeof SHARE_ENV | undefined;
   argv: string[];
   execArgv: string[] | undefined;
   workerData: unknown;
@@ -141,7 +144,9 @@ export function poolSettings(o: unknown): PoolSettings {
   if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
     throw new TypeError(`createPool() option resourceLimits must be an object, got ${describe(opts.resourceLimits)}`);
   }
-  if (opts.env !== undefined && (typeof opts.env !== 'object' || opts.env === null)) {
+  if (opts.env === SHARE_ENV) {
+    if (isolation === 'process') throw new TypeError("createPool() option env cannot be SHARE_ENV with isolation: 'process'; a process has its own environment");
+  } else if (opts.env !== undefined && (typeof opts.env !== 'object' || opts.env === null)) {
     throw new TypeError(`createPool() option env must be an object of strings, got ${describe(opts.env)}`);
   }
   return {

@@ -3,14 +3,14 @@
  * module that calls expose() itself, and the env, argv, execArgv and
  * workerData given to createPool().
  */
-import { threadId } from 'node:worker_threads';
+import { SHARE_ENV, threadId } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPool, transfer } from '../../src/index.ts';
+import { createPool, proxy, transfer } from '../../src/index.ts';
 import type { SelfExposingApi } from '../fixtures/pool/self-exposing.ts';
 import { tasksUrl, type Tasks } from './helpers.ts';
 
-test('a TypeScript module runs on threads under tsx; buffers move, errors keep their class', async () => {
+test('a TypeScript module runs on threads under tsx; buffers move, callbacks call back, errors keep their class', async () => {
   const pool = createPool<Tasks>(tasksUrl, { maxThreads: 1 });
   const me = await pool.api.identity();
   assert.is(me.where, 'thread');
@@ -21,6 +21,9 @@ test('a TypeScript module runs on threads under tsx; buffers move, errors keep t
   assert.is(buf.byteLength, 0, 'the buffer moved');
   const err = await pool.api.fail('out of range').catch((e: unknown) => e);
   assert.instance(err, RangeError);
+  const seen: number[] = [];
+  assert.is(await pool.api.countTo(3, proxy((i: number) => void seen.push(i))), 'counted');
+  assert.equal(seen, [1, 2, 3], 'a callback passed with proxy() is called back from the thread');
   await pool.close();
 });
 
@@ -50,24 +53,33 @@ test('env, argv, execArgv and workerData reach the thread', async () => {
   await pool.close();
 });
 
-test('by default a thread sees this process environment and no argv', async () => {
+test('by default a thread sees a copy of this process environment and no argv; SHARE_ENV shares it', async () => {
   process.env.FARCALL_POOL_DEFAULT = 'inherited';
-  const pool = createPool<Tasks>(tasksUrl, { maxThreads: 1 });
+  const copied = createPool<Tasks>(tasksUrl, { maxThreads: 1 });
+  const shared = createPool<Tasks>(tasksUrl, { maxThreads: 1, env: SHARE_ENV });
   try {
-    assert.is(await pool.api.envSeen('FARCALL_POOL_DEFAULT'), 'inherited');
-    assert.equal(await pool.api.argvSeen(), []);
-    assert.is(await pool.api.workerDataSeen(), undefined);
+    assert.is(await copied.api.envSeen('FARCALL_POOL_DEFAULT'), 'inherited');
+    assert.equal(await copied.api.argvSeen(), []);
+    assert.is(await copied.api.workerDataSeen(), undefined);
+    assert.is(await shared.api.envSeen('FARCALL_POOL_DEFAULT'), 'inherited');
+    process.env.FARCALL_POOL_DEFAULT = 'changed later';
+    assert.is(await copied.api.envSeen('FARCALL_POOL_DEFAULT'), 'inherited', 'a copy');
+    assert.is(await shared.api.envSeen('FARCALL_POOL_DEFAULT'), 'changed later', 'shared');
   } finally {
     delete process.env.FARCALL_POOL_DEFAULT;
-    await pool.close();
+    await Promise.all([copied.close(), shared.close()]);
   }
 });
 
-test('a name that is not exported rejects that call only', async () => {
+test('a name that is not exported, or an argument that cannot be sent, rejects that call only', async () => {
   const pool = createPool<Tasks & { missing(): void }>(tasksUrl, { maxThreads: 1 });
   const err = (await pool.api.missing().catch((e: unknown) => e)) as Error & { code?: string };
   assert.is(err.code, 'ERR_FARCALL_NO_SUCH_METHOD');
+  const loose = pool.api.add as unknown as (...args: unknown[]) => Promise<number>;
+  const bad = (await loose(() => 1, 2).catch((e: unknown) => e)) as Error & { code?: string };
+  assert.is(bad.code, 'ERR_FARCALL_NOT_CLONEABLE');
   assert.is(await pool.api.add(1, 2), 3);
+  assert.equal([pool.stats.running, pool.stats.failed], [0, 2], 'both counted as failed, neither holds a slot');
   await pool.close();
 });
 

@@ -3,6 +3,7 @@
  * the option: TypeError for the wrong type, RangeError for a value out of
  * range. None of these starts a worker.
  */
+import { SHARE_ENV } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPool } from '../../src/index.ts';
@@ -71,6 +72,7 @@ test('maxMemory, terminateOnAbort, isolation, env, argv, execArgv, resourceLimit
 test('thread-only options are refused for isolation: process, saying what to use instead', () => {
   throws({ isolation: 'process', resourceLimits: { maxOldGenerationSizeMb: 64 } }, TypeError, 'option resourceLimits applies to worker threads only', 'maxMemory');
   throws({ isolation: 'process', workerData: { a: 1 } }, TypeError, 'option workerData applies to worker threads only', 'argv or env');
+  throws({ isolation: 'process', env: SHARE_ENV }, TypeError, 'option env cannot be SHARE_ENV');
 });
 
 test('a flag a thread cannot take fails createPool() when threads start with it', () => {
