@@ -114,8 +114,9 @@ export function startChild(href: string, options: ChildSettings, role: 'child' |
   });
   const transport = new ChildTransport(child, options);
   const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
-  // A child that cannot be started (no memory, no pids left) reports it here, not by exiting.
-  child.on('error', (err) => peer.close(new ChannelClosedError(`the child process could not be started: ${err.message}`, { cause: err })));
+  // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
+  // without a listener it would be an uncaught exception in this process.
+  child.on('error', (err) => peer.close(new ChannelClosedError(`the child process failed: ${err.message}`, { cause: err })));
 
   const closeTimeout = options.closeTimeout ?? 5000;
   let closing: Promise<void> | undefined;

@@ -8,18 +8,24 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPool } from '../../src/index.ts';
+import { createPool, type Pool } from '../../src/index.ts';
 import { gate, tasksUrl, type Tasks } from './helpers.ts';
 
+// Two threads from the start, shared by the tests that need just that.
+let two: Pool<Tasks>;
+test.before(() => {
+  two = createPool<Tasks>(tasksUrl, { minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 8 });
+});
+test.after(() => two.close());
+
 test('minThreads are started with the pool and serve from distinct threads', async () => {
-  const pool = createPool<Tasks>(tasksUrl, { minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 1 });
+  const pool = two;
   assert.is(pool.stats.threads, 2, 'both started before any call');
   const g = gate();
   const held = [pool.api.hold(g.sab), pool.api.hold(g.sab)];
   g.open();
   const ids = await Promise.all(held);
   assert.is(new Set(ids).size, 2, `two tasks held at once ran on two threads, got ${ids}`);
-  await pool.close();
 });
 
 test('maxThreads bounds the threads started; more tasks wait in the queue', async () => {
@@ -49,7 +55,7 @@ test('maxThreads defaults to os.availableParallelism()', async () => {
 });
 
 test('a task goes to an idle thread, not behind a busy one', async () => {
-  const pool = createPool<Tasks>(tasksUrl, { minThreads: 2, maxThreads: 2 });
+  const pool = two;
   const g = gate();
   const busy = pool.api.hold(g.sab);
   assert.is(pool.stats.running, 1, 'placement is synchronous: one thread now holds a task');
@@ -60,11 +66,10 @@ test('a task goes to an idle thread, not behind a busy one', async () => {
   g.open();
   const blocked = await busy;
   assert.not.ok(others.has(blocked), 'and it is not the blocked one');
-  await pool.close();
 });
 
 test('tasks spread evenly over busy threads (least busy first)', async () => {
-  const pool = createPool<Tasks>(tasksUrl, { minThreads: 2, maxThreads: 2, concurrentTasksPerWorker: 8 });
+  const pool = two;
   const g = gate();
   const held = Array.from({ length: 6 }, () => pool.api.hold(g.sab));
   g.open();
@@ -72,7 +77,6 @@ test('tasks spread evenly over busy threads (least busy first)', async () => {
   const counts = new Map<number, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
   assert.equal([...counts.values()], [3, 3], `six tasks on two threads, got ${JSON.stringify([...counts])}`);
-  await pool.close();
 });
 
 test('concurrentTasksPerWorker: a thread holds that many tasks, the rest queue', async () => {
