@@ -1,5 +1,6 @@
 import { spawn as spawnProcess, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
@@ -7,6 +8,7 @@ import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
 import { moduleHref } from './module-href.ts';
+import { POOL_MEMBER_FLAG } from './pool/control.ts';
 import { checkLimits } from './transport/socket.ts';
 import type { StreamLimits } from './transport/stream.ts';
 
@@ -48,7 +50,7 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
   checkLimits('spawn', options);
   checkMs('spawn', 'startTimeout', options.startTimeout);
   checkMs('spawn', 'closeTimeout', options.closeTimeout);
-  const { args = [], env, cwd, execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000, closeTimeout = 5000 } = options;
+  const { args = [], execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000 } = options;
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError(`spawn() option args must be an array of strings, got ${describe(args)}`);
   if (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string')) {
     throw new TypeError(`spawn() option execArgv must be an array of strings, got ${describe(execArgv)}`);
@@ -56,13 +58,7 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
   const std = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
   if (!Array.isArray(std) || std.length !== 3) throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three, got ${describe(stdio)}`);
 
-  const child = spawnProcess(process.execPath, [...execArgv, entry.pathname, href, ...args], {
-    cwd,
-    env,
-    stdio: [...std, 'pipe'] as StdioOptions,
-  });
-  const transport = new ChildTransport(child, options);
-  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
+  const { child, transport, peer, close } = startChild(href, { ...options, args, execArgv, stdio: std }, 'child');
 
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -81,6 +77,48 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
     clearTimeout(timer);
   }
 
+  return {
+    api: createRemote<T>(peer, 0),
+    process: child,
+    pid: child.pid!,
+    close,
+  };
+}
+
+/** A child that is starting: its peer may be called at once, the calls wait in the pipe. */
+export interface StartedChild {
+  readonly child: ChildProcess;
+  readonly transport: ChildTransport;
+  readonly peer: Peer;
+  /** Ends the channel; the child exits by itself (SIGKILL after `closeTimeout`). Resolves when it has exited. */
+  close(): Promise<void>;
+}
+
+type ChildSettings = Omit<SpawnOptions, 'args' | 'execArgv' | 'stdio'> & {
+  args: readonly string[];
+  execArgv: readonly string[];
+  stdio: readonly ('inherit' | 'ignore' | 'pipe')[];
+};
+
+/**
+ * Starts `href` in a child process without waiting for it to load: spawn()
+ * waits for the hello, a process pool sends its first task at once. Options
+ * are checked by the caller.
+ */
+export function startChild(href: string, options: ChildSettings, role: 'child' | 'pool-member'): StartedChild {
+  const entryArgs = role === 'pool-member' ? [fileURLToPath(entry), POOL_MEMBER_FLAG, href] : [fileURLToPath(entry), href];
+  const child = spawnProcess(process.execPath, [...options.execArgv, ...entryArgs, ...options.args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: [...options.stdio, 'pipe'] as StdioOptions,
+  });
+  const transport = new ChildTransport(child, options);
+  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
+  // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
+  // without a listener it would be an uncaught exception in this process.
+  child.on('error', (err) => peer.close(new ChannelClosedError(`the child process failed: ${err.message}`, { cause: err })));
+
+  const closeTimeout = options.closeTimeout ?? 5000;
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -90,12 +128,7 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
     await exited;
     clearTimeout(kill);
   };
-  return {
-    api: createRemote<T>(peer, 0),
-    process: child,
-    pid: child.pid!,
-    close: () => (closing ??= close()),
-  };
+  return { child, transport, peer, close: () => (closing ??= close()) };
 }
 
 function startFailure(href: string, cause: Error): Error {
