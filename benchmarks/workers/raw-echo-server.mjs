@@ -5,7 +5,9 @@ import net from 'node:net';
 const path = process.argv[2];
 const server = net.createServer((s) => {
   s.setNoDelay(true);
-  let pending = Buffer.alloc(0);
+  // Chunks are kept until a whole frame is there, so a 64 MiB frame is joined once, not per chunk.
+  let chunks = [];
+  let have = 0;
   let replies = [];
   const flush = () => {
     const out = replies;
@@ -15,16 +17,23 @@ const server = net.createServer((s) => {
     s.uncork();
   };
   s.on('data', (chunk) => {
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    chunks.push(chunk);
+    have += chunk.length;
+    if (have < 4) return;
+    let head = chunks[0].length >= 4 ? chunks[0] : Buffer.concat(chunks);
+    if (have < 4 + head.readUInt32LE(0)) return;
+    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     let at = 0;
-    while (pending.length - at >= 4) {
-      const end = at + 4 + pending.readUInt32LE(at);
-      if (end > pending.length) break;
+    while (all.length - at >= 4) {
+      const end = at + 4 + all.readUInt32LE(at);
+      if (end > all.length) break;
       if (replies.length === 0) queueMicrotask(flush);
-      replies.push(pending.subarray(at, end));
+      replies.push(all.subarray(at, end));
       at = end;
     }
-    pending = pending.subarray(at);
+    const rest = all.subarray(at);
+    chunks = rest.length ? [rest] : [];
+    have = rest.length;
   });
 });
 server.listen(path, () => console.log('ready'));
