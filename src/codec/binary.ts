@@ -28,9 +28,10 @@ function dataCloneError(message: string): Error {
 /**
  * Encodes one message. Throws a DataCloneError (before detaching anything)
  * for what structured clone rejects: functions, symbols, MessagePorts in
- * the transfer list (a stream cannot carry a port).
+ * the transfer list (a stream cannot carry a port); and a ProtocolError,
+ * also before detaching, when body and buffers together exceed `maxSize`.
  */
-export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undefined): EncodedMessage {
+export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undefined, maxSize = Infinity): EncodedMessage {
   const ser = new Serializer();
   ser.writeHeader();
   let list: ArrayBuffer[] | undefined;
@@ -52,6 +53,9 @@ export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undef
     throw dataCloneError(err instanceof Error ? err.message : String(err));
   }
   const body = ser.releaseBuffer();
+  let size = body.byteLength;
+  for (const ab of list ?? []) size += ab.byteLength;
+  if (size > maxSize) throw new ProtocolError(`a message of ${size} bytes exceeds maxMessageSize (${maxSize} bytes)`);
   // Moving the backing store detaches the sender's buffer, as postMessage does, without a copy.
   const buffers = list === undefined ? [] : list.map((ab) => structuredClone(ab, { transfer: [ab] }));
   return { body, buffers };
