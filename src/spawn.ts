@@ -1,5 +1,6 @@
 import { spawn as spawnProcess, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
@@ -8,9 +9,10 @@ import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
 import { moduleHref } from './module-href.ts';
 import { checkLimits } from './transport/socket.ts';
-import type { StreamLimits } from './transport/stream.ts';
+import { isStartFailure, type StreamLimits } from './transport/stream.ts';
 
-export interface SpawnOptions extends PeerSettings, StreamLimits {
+/** `startTimeout` takes the place of `helloTimeout`: the child's hello comes once its module has loaded. */
+export interface SpawnOptions extends PeerSettings, Omit<StreamLimits, 'helloTimeout'> {
   /** Arguments the module sees in `process.argv.slice(2)`. */
   args?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -54,23 +56,38 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
     throw new TypeError(`spawn() option execArgv must be an array of strings, got ${describe(execArgv)}`);
   }
   const std = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
-  if (!Array.isArray(std) || std.length !== 3) throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three, got ${describe(stdio)}`);
+  if (!Array.isArray(std) || std.length !== 3 || !std.every((s) => s === 'inherit' || s === 'ignore' || s === 'pipe')) {
+    throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three of those, got ${describe(stdio)}`);
+  }
+  if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) throw new TypeError(`spawn() option cwd must be a directory path, got ${describe(cwd)}`);
 
-  const child = spawnProcess(process.execPath, [...execArgv, entry.pathname, href, ...args], {
-    cwd,
+  // A URL's pathname keeps %-escapes (a space is %20), so it is not a file path.
+  // The child starts in this process's cwd and moves to `cwd` itself, before
+  // loading the module: Node resolves execArgv's `--import tsx` and the like
+  // against the cwd, and they were written for this process's.
+  const child = spawnProcess(process.execPath, [...execArgv, fileURLToPath(entry), href, cwd ?? '', ...args], {
     env,
     stdio: [...std, 'pipe'] as StdioOptions,
   });
-  const transport = new ChildTransport(child, options);
-  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
+  // 'error' (the process could not start, or a kill failed) must never go unheard: it would end this process.
+  child.on('error', () => {});
+  const transport = new ChildTransport(child, { ...options, helloTimeout: Infinity });
+  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers, maxInFlight: options.maxInFlight });
 
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      transport.stream.ready,
+      // A failed handshake is told by the close below, which knows the exit code or the module's error.
+      transport.stream.ready.catch(() => new Promise<never>(() => {})),
       new Promise<never>((_, reject) => peer.onClose((cause) => reject(startFailure(href, cause)))),
+      new Promise<never>((_, reject) =>
+        child.once('error', (err) => reject(new ChannelClosedError(`spawn(): could not start a process for ${href}: ${err.message}`, { cause: err }))),
+      ),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms`)), startTimeout);
+        timer = setTimeout(
+          () => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms; its process (pid ${child.pid}) was killed`)),
+          startTimeout,
+        );
       }),
     ]);
   } catch (err) {
@@ -99,5 +116,11 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
 }
 
 function startFailure(href: string, cause: Error): Error {
+  if (isStartFailure(cause)) {
+    // The module's own error is the cause, not our wrapper around it.
+    const thrown = cause.cause;
+    const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+    return new ChannelClosedError(`spawn(): ${href} failed to start: ${message}`, { cause: thrown });
+  }
   return new ChannelClosedError(`spawn(): ${href} failed to start: ${cause.message}`, { cause });
 }
