@@ -30,8 +30,8 @@ export interface Server extends EventEmitter<ServerEvents> {
 export interface ServerEvents {
   /**
    * A client broke the protocol, sent an oversized frame, sent no hello in
-   * time, stopped reading, or could not be accepted (out of file
-   * descriptors, a failed TLS handshake); only its connection closed.
+   * time, stopped reading, failed its TLS handshake, or could not be
+   * accepted; only its connection closed.
    */
   clientError: [err: Error];
 }
@@ -81,8 +81,8 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   }
   if (addr.kind === 'unix') await claimSocketPath(addr.path);
   await listenOn(server, addr, mode);
-  // Accepting can fail (EMFILE when out of descriptors): that costs the one
-  // client, never the server, which an 'error' with no listener would end.
+  // Accepting can fail (ENFILE, ENOMEM; libuv absorbs most EMFILE itself):
+  // that costs the one client, never the server, which an unheard 'error' would end.
   server.on('error', (err) => events.emit('clientError', err));
   const bound = server.address();
   const where = addr.kind === 'unix' ? addr.path : { host: addr.host, port: (bound as net.AddressInfo).port };
