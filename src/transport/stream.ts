@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, frameSize, type Frame } from '../framing.ts';
+import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, encodeFrames, frameSize, type Frame } from '../framing.ts';
 import { PROTOCOL_VERSION, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
@@ -96,8 +96,8 @@ export class StreamTransport implements MessageTransport {
   private readonly decoder: FrameDecoder;
   private readonly maxMessageSize: number;
   private readonly maxWriteBuffer: number;
-  private pendingChunks: Uint8Array[] = [];
-  /** Bytes in pendingChunks. */
+  private pending: Frame[] = [];
+  /** Bytes in pending. */
   private pendingBytes = 0;
   /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
@@ -227,12 +227,12 @@ export class StreamTransport implements MessageTransport {
     this.write(encoded);
   }
 
-  private write({ body, buffers }: { body: Uint8Array; buffers: ArrayBuffer[] }): void {
+  private write(frame: Frame): void {
     // Checked as each frame is queued, not once per flush: many calls in one
     // chunk produce their replies in one tick, which could be gigabytes.
     // A single frame may exceed the limit when nothing else waits.
     const waiting = this.pendingBytes + this.writable.writableLength;
-    const size = frameSize(body, buffers);
+    const size = frameSize(frame.body, frame.buffers);
     if (waiting > 0 && waiting + size > this.maxWriteBuffer) {
       this.fail(
         blame(
@@ -243,7 +243,7 @@ export class StreamTransport implements MessageTransport {
       );
       return;
     }
-    for (const chunk of encodeFrame(body, buffers)) this.pendingChunks.push(chunk);
+    this.pending.push(frame);
     this.pendingBytes += size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -254,14 +254,18 @@ export class StreamTransport implements MessageTransport {
   /** One tick's frames leave in one writev. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.closed || this.pendingChunks.length === 0) return;
-    const chunks = this.pendingChunks;
-    this.pendingChunks = [];
+    if (this.closed || this.pending.length === 0) return;
+    const chunks = encodeFrames(this.pending);
+    this.pending = [];
     this.pendingBytes = 0;
     const w = this.writable;
-    w.cork();
-    for (const c of chunks) w.write(c);
-    w.uncork();
+    if (chunks.length === 1) {
+      w.write(chunks[0]);
+    } else {
+      w.cork();
+      for (const c of chunks) w.write(c);
+      w.uncork();
+    }
   };
 
   /**
@@ -271,11 +275,11 @@ export class StreamTransport implements MessageTransport {
    */
   sayLastWords(fd: number, msg: unknown): void {
     if (this.closed || this.writable.writableLength > 0) return;
-    const chunks = this.pendingChunks;
-    this.pendingChunks = [];
+    const frames = this.pending;
+    this.pending = [];
     this.pendingBytes = 0;
-    const { body, buffers } = encodeMessage(msg, undefined);
-    for (const chunk of chunks.concat(encodeFrame(body, buffers))) writeSync(fd, chunk);
+    frames.push(encodeMessage(msg, undefined));
+    for (const chunk of encodeFrames(frames)) writeSync(fd, chunk);
   }
 
   /**
@@ -315,7 +319,7 @@ export class StreamTransport implements MessageTransport {
   private shutdown(): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
-    this.pendingChunks = [];
+    this.pending = [];
     for (const d of this.detach.splice(0)) d();
     // A stream with no listener would stop at 'error' with an uncaught exception.
     this.readable.on('error', ignore);
