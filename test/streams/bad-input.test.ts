@@ -118,6 +118,28 @@ test('a well-framed body that cannot be decoded costs that client its connection
   isError(await dropped(bad), ProtocolError, 'could not be decoded');
 });
 
+test('a malformed compact body costs that client its connection', async () => {
+  const bad = await RawClient.open(server.address as string);
+  await bad.greet();
+  // The compact mark, then an object announcing 5 entries and holding one.
+  const body = Buffer.from([0x01, 8, 5, 1, 0x61, 0x81]);
+  bad.write(Buffer.concat([header(body.byteLength), body]));
+  isError(await dropped(bad), ProtocolError, 'could not be decoded');
+});
+
+test('a compact body nested too deep to decode costs that client its connection, not the server its stack', async () => {
+  const bad = await RawClient.open(server.address as string);
+  await bad.greet();
+  // 200,000 arrays, each holding the next: decoding recurses past any stack.
+  const depth = 200_000;
+  const body = Buffer.alloc(1 + 2 * depth + 1);
+  body[0] = 0x01;
+  for (let i = 0; i < depth; i++) body.set([9, 1], 1 + 2 * i);
+  body[body.length - 1] = 0x80;
+  bad.write(Buffer.concat([header(body.byteLength), body]));
+  isError(await dropped(bad), ProtocolError, 'could not be decoded');
+});
+
 test('a valid frame with an unknown message type costs that client its connection', async () => {
   const bad = await RawClient.open(server.address as string);
   await bad.greet();
