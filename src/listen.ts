@@ -74,8 +74,14 @@ export async function listen(api: unknown, address: SocketAddress, options: List
 
   let server: net.Server;
   if (addr.kind === 'tcp' && addr.tls) {
-    server = tls.createServer(addr.tls as tls.TlsOptions, accept);
-    server.on('tlsClientError', (err: Error) => events.emit('clientError', err));
+    // A client silent before its TLS handshake is as silent as one without a
+    // hello: the same limit applies, not TLS's own two minutes.
+    server = tls.createServer({ handshakeTimeout: limits.helloTimeout ?? 10_000, ...(addr.tls as tls.TlsOptions) }, accept);
+    // With a listener here, Node leaves the failed socket open: close it, or each bad handshake holds a descriptor.
+    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      socket.destroy();
+      events.emit('clientError', err);
+    });
   } else {
     server = net.createServer(accept);
   }

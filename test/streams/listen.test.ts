@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -273,6 +274,20 @@ if (!pems) console.log('  (openssl not found: the TLS test is skipped)');
   assert.instance(plain, Error);
   await server.close();
   assert.ok(errors.length >= 1, 'the server reported the failed handshakes');
+});
+
+(pems ? test : test.skip)('TLS: a client silent before its handshake is closed after helloTimeout, and reported', async () => {
+  const { key, cert } = pems!;
+  const server = await listen(api, { host: '127.0.0.1', port: 0, tls: { key, cert } }, { helloTimeout: 200 });
+  const reported = once(server, 'clientError');
+  const { port } = server.address as { port: number };
+  const silent = net.connect(port, '127.0.0.1');
+  silent.on('error', () => {});
+  const closed = once(silent, 'close');
+  const [err] = (await within(5000, 'clientError', reported)) as [Error];
+  assert.match(err.message, /timeout/i);
+  await within(5000, 'the silent client being closed', closed);
+  await server.close();
 });
 
 // ---- bad addresses and options -------------------------------------------------------
