@@ -30,8 +30,8 @@ export interface Server extends EventEmitter<ServerEvents> {
 export interface ServerEvents {
   /**
    * A client broke the protocol, sent an oversized frame, sent no hello in
-   * time, stopped reading, or could not be accepted (out of file
-   * descriptors, a failed TLS handshake); only its connection closed.
+   * time, stopped reading, failed its TLS handshake, or could not be
+   * accepted; only its connection closed.
    */
   clientError: [err: Error];
 }
@@ -49,8 +49,9 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, timeout, transferHandlers, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, ...limits } = options;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
+  if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
 
   const events = new EventEmitter<ServerEvents>();
   const peers = new Set<Peer>();
@@ -62,7 +63,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {
@@ -73,15 +74,21 @@ export async function listen(api: unknown, address: SocketAddress, options: List
 
   let server: net.Server;
   if (addr.kind === 'tcp' && addr.tls) {
-    server = tls.createServer(addr.tls as tls.TlsOptions, accept);
-    server.on('tlsClientError', (err: Error) => events.emit('clientError', err));
+    // A client silent before its TLS handshake is as silent as one without a
+    // hello: the same limit applies, not TLS's own two minutes.
+    server = tls.createServer({ handshakeTimeout: limits.helloTimeout ?? 10_000, ...(addr.tls as tls.TlsOptions) }, accept);
+    // With a listener here, Node leaves the failed socket open: close it, or each bad handshake holds a descriptor.
+    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      socket.destroy();
+      events.emit('clientError', err);
+    });
   } else {
     server = net.createServer(accept);
   }
   if (addr.kind === 'unix') await claimSocketPath(addr.path);
   await listenOn(server, addr, mode);
-  // Accepting can fail (EMFILE when out of descriptors): that costs the one
-  // client, never the server, which an 'error' with no listener would end.
+  // Accepting can fail (ENFILE, ENOMEM; libuv absorbs most EMFILE itself):
+  // that costs the one client, never the server, which an unheard 'error' would end.
   server.on('error', (err) => events.emit('clientError', err));
   const bound = server.address();
   const where = addr.kind === 'unix' ? addr.path : { host: addr.host, port: (bound as net.AddressInfo).port };

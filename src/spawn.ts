@@ -10,9 +10,10 @@ import { ChildTransport } from './transport/child.ts';
 import { moduleHref } from './module-href.ts';
 import { POOL_MEMBER_FLAG } from './pool/control.ts';
 import { checkLimits } from './transport/socket.ts';
-import type { StreamLimits } from './transport/stream.ts';
+import { isStartFailure, type StreamLimits } from './transport/stream.ts';
 
-export interface SpawnOptions extends PeerSettings, StreamLimits {
+/** `startTimeout` takes the place of `helloTimeout`: the child's hello comes once its module has loaded. */
+export interface SpawnOptions extends PeerSettings, Omit<StreamLimits, 'helloTimeout'> {
   /** Arguments the module sees in `process.argv.slice(2)`. */
   args?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -50,23 +51,33 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
   checkLimits('spawn', options);
   checkMs('spawn', 'startTimeout', options.startTimeout);
   checkMs('spawn', 'closeTimeout', options.closeTimeout);
-  const { args = [], execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000 } = options;
+  const { args = [], execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000, cwd } = options;
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError(`spawn() option args must be an array of strings, got ${describe(args)}`);
   if (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string')) {
     throw new TypeError(`spawn() option execArgv must be an array of strings, got ${describe(execArgv)}`);
   }
   const std = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
-  if (!Array.isArray(std) || std.length !== 3) throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three, got ${describe(stdio)}`);
+  if (!Array.isArray(std) || std.length !== 3 || !std.every((s) => s === 'inherit' || s === 'ignore' || s === 'pipe')) {
+    throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three of those, got ${describe(stdio)}`);
+  }
+  if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) throw new TypeError(`spawn() option cwd must be a directory path, got ${describe(cwd)}`);
 
   const { child, transport, peer, close } = startChild(href, { ...options, args, execArgv, stdio: std }, 'child');
 
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      transport.stream.ready,
+      // A failed handshake is told by the close below, which knows the exit code or the module's error.
+      transport.stream.ready.catch(() => new Promise<never>(() => {})),
       new Promise<never>((_, reject) => peer.onClose((cause) => reject(startFailure(href, cause)))),
+      new Promise<never>((_, reject) =>
+        child.once('error', (err) => reject(new ChannelClosedError(`spawn(): could not start a process for ${href}: ${err.message}`, { cause: err }))),
+      ),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms`)), startTimeout);
+        timer = setTimeout(
+          () => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms; its process (pid ${child.pid}) was killed`)),
+          startTimeout,
+        );
       }),
     ]);
   } catch (err) {
@@ -106,14 +117,18 @@ type ChildSettings = Omit<SpawnOptions, 'args' | 'execArgv' | 'stdio'> & {
  * are checked by the caller.
  */
 export function startChild(href: string, options: ChildSettings, role: 'child' | 'pool-member'): StartedChild {
-  const entryArgs = role === 'pool-member' ? [fileURLToPath(entry), POOL_MEMBER_FLAG, href] : [fileURLToPath(entry), href];
+  // A URL's pathname keeps %-escapes (a space is %20), so it is not a file path.
+  // The child starts in this process's cwd and moves to `cwd` itself, before
+  // loading the module: Node resolves execArgv's `--import tsx` and the like
+  // against the cwd, and they were written for this process's.
+  const entryArgs = [fileURLToPath(entry), ...(role === 'pool-member' ? [POOL_MEMBER_FLAG] : []), href, options.cwd ?? ''];
   const child = spawnProcess(process.execPath, [...options.execArgv, ...entryArgs, ...options.args], {
-    cwd: options.cwd,
     env: options.env,
     stdio: [...options.stdio, 'pipe'] as StdioOptions,
   });
-  const transport = new ChildTransport(child, options);
-  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
+  // The child's hello comes once its module has loaded; the caller's start timeout bounds that wait.
+  const transport = new ChildTransport(child, { ...options, helloTimeout: Infinity });
+  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers, maxInFlight: options.maxInFlight });
   // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
   // without a listener it would be an uncaught exception in this process.
   child.on('error', (err) => peer.close(new ChannelClosedError(`the child process failed: ${err.message}`, { cause: err })));
@@ -132,5 +147,11 @@ export function startChild(href: string, options: ChildSettings, role: 'child' |
 }
 
 function startFailure(href: string, cause: Error): Error {
+  if (isStartFailure(cause)) {
+    // The module's own error is the cause, not our wrapper around it.
+    const thrown = cause.cause;
+    const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+    return new ChannelClosedError(`spawn(): ${href} failed to start: ${message}`, { cause: thrown });
+  }
   return new ChannelClosedError(`spawn(): ${href} failed to start: ${cause.message}`, { cause });
 }

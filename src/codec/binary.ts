@@ -30,13 +30,15 @@ function dataCloneError(message: string): Error {
 /**
  * Encodes one message. Throws a DataCloneError (before detaching anything)
  * for what structured clone rejects: functions, symbols, MessagePorts in
- * the transfer list (a stream cannot carry a port).
+ * the transfer list (a stream cannot carry a port); and a ProtocolError,
+ * also before detaching, when body and buffers together exceed `maxSize`.
  */
-export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undefined): EncodedMessage {
+export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undefined, maxSize = Infinity): EncodedMessage {
   const list = transferList(transfer);
   const compact = encodeCompact(msg, list && new Set(list));
   if (compact !== undefined) {
     const { body, oob } = compact;
+    checkSize(body, oob?.buffers, maxSize);
     if (oob === undefined && list === undefined) return { body, buffers: [] };
     // Big buffers that were not transferred are copied once, here, as structured clone would copy them.
     const sent = oob === undefined ? [] : oob.buffers.map((ab) => (oob.moved.has(ab) ? detach(ab) : ab.slice(0)));
@@ -53,7 +55,15 @@ export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undef
     throw dataCloneError(err instanceof Error ? err.message : String(err));
   }
   const body = ser.releaseBuffer();
+  checkSize(body, list, maxSize);
   return { body, buffers: list === undefined ? [] : list.map(detach) };
+}
+
+/** Body and out-of-band buffers together, as the receiver counts them; checked before anything is detached. */
+function checkSize(body: Uint8Array, buffers: readonly ArrayBuffer[] | undefined, maxSize: number): void {
+  let size = body.byteLength;
+  for (const ab of buffers ?? []) size += ab.byteLength;
+  if (size > maxSize) throw new ProtocolError(`a message of ${size} bytes exceeds maxMessageSize (${maxSize} bytes)`);
 }
 
 /** Moving the backing store detaches the sender's buffer, as postMessage does, without a copy. */

@@ -217,16 +217,11 @@ export class StreamTransport implements MessageTransport {
     }
     let encoded;
     try {
-      encoded = encodeMessage(msg, transfer);
+      // Checked inside, before transferred buffers are detached: a call that
+      // fails for its size leaves the caller's buffers as they were.
+      encoded = encodeMessage(msg, transfer, this.maxMessageSize);
     } catch (err) {
       onError(err, msg);
-      return;
-    }
-    if (frameSize(encoded.body, encoded.buffers) > this.maxMessageSize) {
-      onError(
-        new ProtocolError(`a message of ${frameSize(encoded.body, encoded.buffers)} bytes exceeds maxMessageSize (${this.maxMessageSize} bytes)`),
-        msg,
-      );
       return;
     }
     this.write(encoded);

@@ -4,7 +4,10 @@
  * error reply), the server says why on 'clientError', a well-behaved client
  * keeps working throughout, and the server keeps accepting.
  */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelClosedError, ProtocolError, connect, listen, type Connection, type Server } from '../../src/index.ts';
@@ -115,6 +118,28 @@ test('a well-framed body that cannot be decoded costs that client its connection
   isError(await dropped(bad), ProtocolError, 'could not be decoded');
 });
 
+test('a malformed compact body costs that client its connection', async () => {
+  const bad = await RawClient.open(server.address as string);
+  await bad.greet();
+  // The compact mark, then an object announcing 5 entries and holding one.
+  const body = Buffer.from([0x01, 8, 5, 1, 0x61, 0x81]);
+  bad.write(Buffer.concat([header(body.byteLength), body]));
+  isError(await dropped(bad), ProtocolError, 'could not be decoded');
+});
+
+test('a compact body nested too deep to decode costs that client its connection, not the server its stack', async () => {
+  const bad = await RawClient.open(server.address as string);
+  await bad.greet();
+  // 200,000 arrays, each holding the next: decoding recurses past any stack.
+  const depth = 200_000;
+  const body = Buffer.alloc(1 + 2 * depth + 1);
+  body[0] = 0x01;
+  for (let i = 0; i < depth; i++) body.set([9, 1], 1 + 2 * i);
+  body[body.length - 1] = 0x80;
+  bad.write(Buffer.concat([header(body.byteLength), body]));
+  isError(await dropped(bad), ProtocolError, 'could not be decoded');
+});
+
 test('a valid frame with an unknown message type costs that client its connection', async () => {
   const bad = await RawClient.open(server.address as string);
   await bad.greet();
@@ -205,6 +230,48 @@ test('many bad clients at once, interleaved with good calls', async () => {
   assert.is(errors.length, bad.length, 'each bad client is reported once');
   for (const e of errors) assert.instance(e, ProtocolError);
   assert.is(server.connections, 1, 'only the good client is left');
+});
+
+test('a flood of connections past the server’s file descriptor limit costs those clients, not the server', async () => {
+  const path = tmp.path('fd.sock');
+  const fixture = new URL('../fixtures/streams/limited-server.ts', import.meta.url).pathname;
+  // Few descriptors, so the server runs out of them while accepting.
+  const proc = spawn('sh', ['-c', `ulimit -n 64 && exec "${process.execPath}" --import tsx "${fixture}" "${path}"`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(proc, 'exit');
+  try {
+    const lines = createInterface({ input: proc.stdout! });
+    await within(10_000, 'the server listening', once(lines, 'line'));
+    const flood: net.Socket[] = [];
+    let refused!: () => void;
+    const someRefused = new Promise<void>((resolve) => (refused = resolve));
+    for (let i = 0; i < 100; i++) {
+      const s = net.connect(path);
+      s.on('error', () => {});
+      s.on('close', refused);
+      flood.push(s);
+    }
+    // A connection the server closed without a word: it had no descriptor for it.
+    await within(10_000, 'the server running out of descriptors', someRefused);
+    for (const s of flood) s.destroy();
+    assert.is(proc.exitCode, null, 'the server still runs');
+    // Its descriptors come back as it notices the closes; there is no event to
+    // see that from outside, so try again until a deadline.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const conn = await connect<Api>(path, { helloTimeout: 1000 });
+        assert.is(await conn.api.add(1, 2), 3);
+        await conn.close();
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+    }
+    assert.is(proc.exitCode, null, 'the server still runs');
+  } finally {
+    proc.kill('SIGKILL');
+    await exited;
+  }
 });
 
 test.run();
