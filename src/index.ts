@@ -16,6 +16,7 @@ export { listen, type ListenOptions, type Server, type ServerEvents } from './li
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
 export { createPool, type Pool, type PoolOptions, type TaskOptions, type PoolEvents } from './pool/pool.ts';
 export type { PoolStats, Percentiles } from './pool/stats.ts';
+export { createSyncFn, type SyncFn, type SyncFnOptions } from './pool/sync.ts';
 export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';
