@@ -58,7 +58,7 @@ export class PortTransport implements MessageTransport {
   start(sink: TransportSink): void {
     this.sink = sink;
     const onData = (data: unknown): void => {
-      if (Array.isArray(data)) unpack(data, sink);
+      if (Array.isArray(data)) unpack(data, sink, this.flushIfSlow);
       else sink.message(data as Message);
     };
     const ep = this.ep;
@@ -135,6 +135,16 @@ export class PortTransport implements MessageTransport {
     }
   };
 
+  /**
+   * Called between the messages of a batch being read. Replies normally wait
+   * for the whole batch (one postMessage for all); but when the batch's calls
+   * are slow (CPU-bound work served synchronously), each finished call's reply
+   * leaves now rather than after the calls behind it.
+   */
+  private readonly flushIfSlow = (started: number): void => {
+    if (this.queue.length > 0 && performance.now() - started > SLOW_BATCH_MS) this.flush();
+  };
+
   private post(q: Queued): void {
     try {
       this.ep.postMessage(q.msg, q.transfer as Transferable[] | undefined);
@@ -158,6 +168,8 @@ export class PortTransport implements MessageTransport {
 }
 
 const settled = Promise.resolve();
+/** Milliseconds of reading one batch after which replies stop waiting for the rest of it. */
+const SLOW_BATCH_MS = 1;
 
 /**
  * How a batch travels: one flat array. Structured clone writes every key of
@@ -180,8 +192,10 @@ function pack(m: Message, out: unknown[]): void {
   }
 }
 
-function unpack(data: unknown[], sink: TransportSink): void {
+function unpack(data: unknown[], sink: TransportSink, between?: (started: number) => void): void {
+  const started = between && performance.now();
   for (let j = 0; j < data.length; ) {
+    if (j > 0 && between) between(started!);
     const tag = data[j];
     if (tag === PACKED_CALL) {
       sink.message({ t: MsgType.Call, i: data[j + 1] as number, p: data[j + 2] as string[], a: data[j + 3] as unknown[] });
