@@ -6,18 +6,19 @@
  *
  *   caller                                    worker (sync-worker.ts)
  *   ------                                    ------
+ *   seen = state[Seq]
  *   port.postMessage([id, args])      --->    runs fn(...args), awaits it
  *   loop:                                     port.postMessage([id, kind, value])
- *     seen = state[Seq]                       state[Seq] += 1; notify
- *     receiveMessageOnPort(port)?
+ *     Atomics.wait(state, Seq, seen)  <---    state[Seq] += 1; notify
+ *     seen = state[Seq]
+ *     every message on the port (receiveMessageOnPort):
  *       id matches: return or throw
  *       older id: a timed-out call's late reply, dropped
- *     Atomics.wait(state, Seq, seen)
  *
- * Reading the counter before looking at the port means a reply that lands
- * between the look and the wait changes the counter, so the wait returns at
- * once: no wake-up is lost. Ids only grow, so a late reply can never be taken
- * for the answer to a later call.
+ * The counter is read before the port is looked at, so a reply that lands
+ * after the look changes the counter and the next wait returns at once: no
+ * wake-up is lost. Ids only grow, so a late reply can never be taken for the
+ * answer to a later call.
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { basename } from 'node:path';
@@ -114,38 +115,44 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   const call = (...args: unknown[]): unknown => {
     if (gone) throw gone;
     const id = ++lastId;
+    // Read before posting: the bump that follows this call's answer cannot be missed.
+    let seen = Atomics.load(state, Slot.Seq);
     try {
       port.postMessage([id, args] satisfies Request);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new NotCloneableError(`the arguments of ${label} could not be cloned (${reason}); a worker function takes cloneable values only`, { cause: err });
     }
-    const started = performance.now();
+    const started = timeout === undefined ? 0 : performance.now();
     let deadline = timeout === undefined ? Infinity : started + (ready ? timeout : Math.max(timeout, STARTUP_LIMIT_MS));
     for (;;) {
-      const seen = Atomics.load(state, Slot.Seq);
-      const got = receiveMessageOnPort(port);
-      if (got) {
+      if (deadline === Infinity) {
+        Atomics.wait(state, Slot.Seq, seen);
+      } else {
+        const now = performance.now();
+        if (!ready && Atomics.load(state, Slot.Ready) === 1) {
+          ready = true;
+          deadline = now + timeout!;
+        }
+        const remaining = deadline - now;
+        if (remaining <= 0 && Atomics.load(state, Slot.Seq) === seen) {
+          throw new CallTimeoutError(
+            ready
+              ? `${label} timed out after ${timeout} ms`
+              : `${label} timed out: the worker did not load ${href} within ${Math.round(now - started)} ms`,
+          );
+        }
+        if (remaining > 0) Atomics.wait(state, Slot.Seq, seen, remaining);
+      }
+      seen = Atomics.load(state, Slot.Seq);
+      let got;
+      while ((got = receiveMessageOnPort(port))) {
         const [rid, kind, value] = got.message as Response;
         if (kind === Reply.Died) throw (gone = died(value));
         if (rid !== id) continue; // the late answer of a call that timed out
         if (kind === Reply.Throw) throw decodeThrown(value);
         return value;
       }
-      const now = performance.now();
-      if (!ready && Atomics.load(state, Slot.Ready) === 1) {
-        ready = true;
-        if (timeout !== undefined) deadline = now + timeout;
-      }
-      const remaining = deadline - now;
-      if (remaining <= 0) {
-        throw new CallTimeoutError(
-          ready
-            ? `${label} timed out after ${timeout} ms`
-            : `${label} timed out: the worker did not load ${href} within ${Math.round(now - started)} ms`,
-        );
-      }
-      Atomics.wait(state, Slot.Seq, seen, remaining === Infinity ? undefined : remaining);
     }
   };
 
