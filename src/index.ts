@@ -18,6 +18,7 @@ export { createPool, type Pool, type PoolEvents } from './pool/pool.ts';
 export type { PoolOptions, PoolIsolation, TaskOptions } from './pool/options.ts';
 export type { WorkerExit, WorkerExitReason } from './pool/member.ts';
 export type { PoolStats, Percentiles } from './pool/stats.ts';
+export { createSyncFn, type SyncFn, type SyncFnOptions } from './pool/sync.ts';
 export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';

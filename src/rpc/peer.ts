@@ -365,6 +365,11 @@ export class Peer {
   private reply(id: number, value: unknown, path: string[]): void {
     this.controllers?.delete(id);
     if (this.closedBy) return;
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+      // A primitive: nothing to mark or transfer, and it always clones.
+      this.transport.send({ t: MsgType.Return, i: id, v: value }, undefined, noop);
+      return;
+    }
     let enc;
     const what = (): string => `the result of ${formatPath(path)}()`;
     try {
