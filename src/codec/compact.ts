@@ -100,7 +100,7 @@ class Writer {
   }
 
   byte(b: number): void {
-    this.ensure(1);
+    if (this.pos === this.buf.length) this.ensure(1);
     this.buf[this.pos++] = b;
   }
 
@@ -245,11 +245,11 @@ function writeObject(o: object): void {
   remember(o);
   const proto = Object.getPrototypeOf(o);
   if (proto === Object.prototype || proto === null) {
-    w.byte(Tag.Object);
     // The count is patched in once known, in a fixed three-byte varint.
-    w.ensure(3);
-    const countAt = w.pos;
-    w.pos += 3;
+    w.ensure(4);
+    w.buf[w.pos] = Tag.Object;
+    const countAt = w.pos + 1;
+    w.pos += 4;
     let count = 0;
     // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
     for (const k in o) {
@@ -380,10 +380,12 @@ class Reader {
       return first;
     }
     let n = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
+    let scale = 1;
+    for (let i = 0; i < 5; i++) {
       const b = this.byte();
-      n += (b & 0x7f) * 2 ** shift;
+      n += (b & 0x7f) * scale;
       if (b < 0x80) return n;
+      scale *= 128;
     }
     throw new ProtocolError('a compact body holds a malformed length');
   }
