@@ -77,7 +77,7 @@ export function transfersOf(value: object): readonly Transferable[] | undefined 
 }
 
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
   if (typeof value === 'string') return `a string`;
