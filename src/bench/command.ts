@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chart } from './chart.ts';
 import { compare } from './compare.ts';
+import { busyWarning } from './machine.ts';
 import { markdown } from './markdown.ts';
 import { runMatrix, type Settings } from './matrix.ts';
 import { PAYLOADS } from './payloads.ts';
@@ -160,6 +161,8 @@ export async function bench(args: string[], version: string): Promise<number> {
     process.stderr.write(`wrote ${['results.json', 'results.md', 'chart.svg'].map((f) => join(a.out!, f)).join(', ')}\n`);
   }
   process.stdout.write(a.json ? json : md);
+  const busy = busyWarning(results.machine);
+  if (busy) process.stderr.write(`warning: ${busy}\n`);
   const failed = results.cells.filter((c) => c.error).length;
   if (failed > 0) process.stderr.write(`${failed} case${failed === 1 ? '' : 's'} failed; the output says which and why\n`);
   return 0;

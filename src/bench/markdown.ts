@@ -1,7 +1,7 @@
 /** The bench results as markdown: one table per payload, each figure beside its ratios. */
 import { compare, metricsOf, type Comparison, type Comparisons } from './compare.ts';
 import type { Figure } from './measure.ts';
-import { machineLine } from './machine.ts';
+import { busyWarning, machineLine } from './machine.ts';
 import type { Results } from './matrix.ts';
 import { formatBytes } from './payloads.ts';
 
@@ -23,8 +23,9 @@ export const FEW_SAMPLES = 100;
 export function settingsLine(r: Results): string {
   const s = r.settings;
   return (
-    `Each figure is the median of ${s.rounds} rounds of ${s.time} ms (slowest–fastest round in brackets), after ${s.warmup} ms of warm-up` +
-    `${s.quick ? ' (`--quick`)' : ''}; pools run ${s.threads} threads. The run took ${(r.durationMs / 1000).toFixed(1)} s.`
+    `Each figure is the median of ${s.rounds} round${s.rounds === 1 ? "" : "s"} of ${s.time} ms (slowest–fastest round in brackets), after ${s.warmup} ms of warm-up` +
+    `${s.quick ? ' (`--quick`)' : ''}; pools run ${s.threads} threads. The run took ${(r.durationMs / 1000).toFixed(1)} s; ` +
+    `the 1-minute load average was ${r.machine.load.start} at its start and ${r.machine.load.end} at its end.`
   );
 }
 
@@ -49,6 +50,8 @@ export function markdown(r: Results): string {
     HOW_TO_READ,
     '',
   ];
+  const busy = busyWarning(r.machine);
+  if (busy) lines.push(`**Warning:** ${busy}.`, '');
   if (r.missing.length > 0) {
     lines.push(`Not installed, so not measured: ${r.missing.map((m) => `${m.who} (\`npm i -D ${m.package}\`)`).join(', ')}.`, '');
   }
