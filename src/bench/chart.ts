@@ -72,8 +72,8 @@ function wrap(text: string, width: number): string[] {
 
 export function chart(r: Results): string {
   const all = metricsOf(r);
-  // Latency p50, then throughput with more than one call in flight (one in flight is 1 ÷ latency, near enough).
-  const metrics: Metric[] = all.filter((m) => m.key === 'p50' || (m.key.startsWith('t') && m.key !== 't1'));
+  // Latency p50 (and on one CPU), then throughput with more than one call in flight (one in flight is 1 ÷ latency, near enough).
+  const metrics: Metric[] = all.filter((m) => m.key === 'p50' || m.key === 'p50pin' || (m.key.startsWith('t') && m.key !== 't1'));
   const comparisons = compare(r);
   const legendOf = (who: string, role: string): string => (role === 'raw' ? 'raw mechanism' : who);
   const legends: string[] = [];

@@ -9,6 +9,7 @@ import { busyWarning } from './machine.ts';
 import { markdown } from './markdown.ts';
 import { runMatrix, type Settings } from './matrix.ts';
 import { PAYLOADS } from './payloads.ts';
+import { pinnedPass } from './pin.ts';
 import { progressOn } from './progress.ts';
 import { SUBJECTS, TRANSPORTS, type TransportId } from './subjects.ts';
 
@@ -49,6 +50,8 @@ Options:
   --rounds N         rounds per figure (default ${FULL.rounds}; --quick ${QUICK.rounds})
   --time MS          milliseconds each round measures (default ${FULL.time}; --quick ${QUICK.time})
   --warmup MS        milliseconds of warm-up before each figure (default ${FULL.warmup}; --quick ${QUICK.warmup})
+  --pin              also time the round trips with everything on one CPU (taskset -c 0, Linux);
+                     takes about a third longer (not counted in --quick's 30 s)
   -h, --help         show this help
 
 Transports (each measured with its raw mechanism and peers):
@@ -63,7 +66,10 @@ How it measures:
   Throughput keeps 1, 16 or 1,000 calls in flight; a case that would hold
   more than ${FULL.budget / MiB} MiB of payload in flight is not run. Every figure is the
   median of several rounds after a warm-up, shown with the slowest and
-  fastest round. comlink, birpc and piscina are measured when installed and
+  fastest round. On a machine with few CPUs an unpinned round trip is
+  mostly the cost of waking a thread on another CPU (tens of µs), which
+  the scheduler may or may not pay per row: --pin adds a p50 with every
+  thread and process on one CPU, which measures the library instead. comlink, birpc and piscina are measured when installed and
   left out with a note when not. Progress goes to stderr.
 
 Exit status: 0 when the run finished (a failed case is reported in the
@@ -113,6 +119,9 @@ export function parseBenchArgs(args: string[]): BenchArgs {
         rounds: { type: 'string' },
         time: { type: 'string' },
         warmup: { type: 'string' },
+        pin: { type: 'boolean' },
+        // The pinned pass (--pin runs the command again under taskset with it): latency only.
+        'latency-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -138,6 +147,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     memoryBudget: quick ? QUICK.budget : FULL.budget,
     quick,
     threads: availableParallelism(),
+    pinned: values.pin === true,
+    latencyOnly: values['latency-only'] === true,
   };
   const out = str('out');
   if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a directory');
@@ -150,7 +161,20 @@ export async function bench(args: string[], version: string): Promise<number> {
     process.stdout.write(benchHelp() + '\n');
     return 0;
   }
-  const results = await runMatrix(a.settings, progressOn(process.stderr, true), version);
+  const progress = progressOn(process.stderr, true);
+  const results = await runMatrix(a.settings, progress, version).finally(() => a.settings.pinned || progress.end());
+  if (a.settings.pinned && !a.settings.latencyOnly) {
+    const pinned = await pinnedPass(a.settings, progress).finally(() => progress.end());
+    if ('note' in pinned) {
+      results.pinNote = pinned.note;
+      process.stderr.write(`--pin: ${pinned.note}\n`);
+    } else {
+      for (const cell of results.cells) {
+        const p = pinned.cells.find((c) => c.subject === cell.subject && c.payload === cell.payload)?.latency;
+        if (p) cell.pinned = p;
+      }
+    }
+  }
   const json = JSON.stringify({ ...results, comparisons: compare(results) }, null, 2) + '\n';
   const md = markdown(results);
   if (a.out) {

@@ -25,6 +25,9 @@ export function metricsOf(r: Pick<Results, 'settings'>): Metric[] {
   return [
     { key: 'p50', label: 'p50 (µs)', short: 'latency p50', unit: 'µs', lowerIsBetter: true, get: (c) => c.latency?.p50 },
     { key: 'p99', label: 'p99 (µs)', short: 'latency p99', unit: 'µs', lowerIsBetter: true, get: (c) => c.latency?.p99 },
+    ...(r.settings.pinned
+      ? [{ key: 'p50pin', label: 'p50 on 1 CPU (µs)', short: 'latency p50 on one CPU', unit: 'µs' as const, lowerIsBetter: true, get: (c: Cell) => c.pinned?.p50 }]
+      : []),
     ...r.settings.inFlight.map((n) => {
       const count = n.toLocaleString('en-US');
       return {

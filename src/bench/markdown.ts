@@ -23,7 +23,7 @@ export const FEW_SAMPLES = 100;
 export function settingsLine(r: Results): string {
   const s = r.settings;
   return (
-    `Each figure is the median of ${s.rounds} round${s.rounds === 1 ? "" : "s"} of ${s.time} ms (slowest–fastest round in brackets), after ${s.warmup} ms of warm-up` +
+    `Each figure is the median of ${s.rounds} round${s.rounds === 1 ? '' : 's'} of ${s.time} ms (slowest–fastest round in brackets), after ${s.warmup} ms of warm-up` +
     `${s.quick ? ' (`--quick`)' : ''}; pools run ${s.threads} threads. The run took ${(r.durationMs / 1000).toFixed(1)} s; ` +
     `the 1-minute load average was ${r.machine.load.start} at its start and ${r.machine.load.end} at its end.`
   );
@@ -50,6 +50,14 @@ export function markdown(r: Results): string {
     HOW_TO_READ,
     '',
   ];
+  if (r.settings.pinned) {
+    lines.push(
+      r.pinNote
+        ? `No figures on one CPU: ${r.pinNote}.`
+        : '"p50 on 1 CPU" is the same round trip timed again with every thread and process of the run on one CPU (`taskset -c 0`), where a round trip measures the library rather than the wake-up of another CPU.',
+      '',
+    );
+  }
   const busy = busyWarning(r.machine);
   if (busy) lines.push(`**Warning:** ${busy}.`, '');
   if (r.missing.length > 0) {

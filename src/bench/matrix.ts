@@ -27,6 +27,10 @@ export interface Settings {
   quick: boolean;
   /** Threads of each pool. */
   threads: number;
+  /** Round trips are also timed with every thread and process on one CPU (`taskset -c 0`). */
+  pinned: boolean;
+  /** Latency only (the pinned pass itself). */
+  latencyOnly?: boolean;
 }
 
 export type Skipped = { skipped: string };
@@ -39,6 +43,8 @@ export interface Cell {
   /** The run failed (and how); figures measured before the failure are kept. */
   error?: string;
   latency?: { p50: Figure; p99: Figure; samples: number };
+  /** The same, with every thread and process of the run on one CPU (`--pin`). */
+  pinned?: { p50: Figure; p99: Figure; samples: number };
   /** Calls per second by calls in flight ("1", "16", "1000"). */
   throughput: Record<string, Figure | Skipped>;
   /** Milliseconds this case took, warm-up and checks included. */
@@ -55,6 +61,8 @@ export interface Results {
   transports: Array<{ id: TransportId; label: string; about: string }>;
   payloads: Array<Omit<Payload, 'make'>>;
   subjects: Array<{ id: string; transport: TransportId; who: string; role: Role }>;
+  /** Why the pinned figures asked for are missing, when they are. */
+  pinNote?: string;
   /** Peers left out because their package is not installed. */
   missing: Array<{ subject: string; who: string; package: string }>;
   cells: Cell[];
@@ -65,6 +73,7 @@ export interface Progress {
   cell(done: number, total: number, what: string): void;
   /** A step inside the current cell ("latency", "16 in flight"). */
   step(what: string): void;
+  /** The whole run is over. */
   end(): void;
 }
 
@@ -152,6 +161,7 @@ async function measureCell(r: Running, p: Payload, s: Settings, progress: Progre
   progress.step('latency, one call at a time');
   const l = await latency(call, o);
   cell.latency = { p50: l.p50, p99: l.p99, samples: l.samples };
+  if (s.latencyOnly) return;
   for (const n of s.inFlight) {
     const held = n * p.bytes;
     if (n > 1 && held > s.memoryBudget) {
@@ -221,11 +231,10 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
       await stopQuietly(running);
     }
   } finally {
-    progress.end();
     await rm(dir, { recursive: true, force: true });
   }
 
-  const { transports: _t, payloads: _p, ...settings } = s;
+  const { transports: _t, payloads: _p, latencyOnly: _l, ...settings } = s;
   return {
     tool: 'farcall bench',
     version,

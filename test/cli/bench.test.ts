@@ -118,6 +118,17 @@ test('a tiny run writes valid JSON, markdown and an SVG chart that parses', asyn
   }
 });
 
+test('--pin times the round trips again on one CPU (or says why it could not)', async () => {
+  const r = await run(cli, ['bench', '--transports', 'worker', ...tiny, '--pin', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout);
+  assert.is(results.settings.pinned, true);
+  assert.match(r.stderr, /^\[1\/\d+\] on one CPU · worker port · raw postMessage · empty call$/m);
+  const farcall = results.cells.find((c: { subject: string }) => c.subject === 'worker/farcall');
+  if (results.pinNote) assert.match(results.pinNote, /taskset/);
+  else assert.ok(farcall.pinned.p50.median > 0, JSON.stringify(farcall));
+});
+
 test('the XML check itself rejects what is not well formed', () => {
   for (const bad of ['<svg><g></svg>', '<svg a="1" a="2"/>', '<svg>a & b</svg>', '<svg><text x=1>t</text></svg>', '<svg/><svg/>']) {
     assert.throws(() => parseXml(bad), undefined, bad);
