@@ -1,4 +1,4 @@
-import { availableParallelism, cpus, loadavg, release, totalmem, type as osType, arch } from 'node:os';
+import { availableParallelism, cpus, release, totalmem, type as osType, arch } from 'node:os';
 
 /** The machine a run was measured on; every output states it. */
 export interface Machine {
@@ -8,16 +8,34 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   os: string;
-  /** The 1-minute load average when the run started and when it ended: other work on the machine skews every figure. */
-  load: { start: number; end: number };
+  /**
+   * How busy all CPUs were (%) in the half second before the run started
+   * and after it ended, when nothing of the bench ran: other work on the
+   * machine skews every figure.
+   */
+  otherWork: { before: number; after: number };
 }
 
-/** The 1-minute load average, rounded. */
-export function loadNow(): number {
-  return Math.round(loadavg()[0]! * 100) / 100;
+function cpuTimes(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const c of cpus()) {
+    const t = c.times.user + c.times.nice + c.times.sys + c.times.irq;
+    busy += t;
+    total += t + c.times.idle;
+  }
+  return { busy, total };
 }
 
-export function describeMachine(loadAtStart: number): Machine {
+/** The share of all CPUs' time (%) spent busy during the next `ms` milliseconds. */
+export async function busyPercent(ms = 500): Promise<number> {
+  const a = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = cpuTimes();
+  return b.total > a.total ? Math.round((100 * (b.busy - a.busy)) / (b.total - a.total)) : 0;
+}
+
+export function describeMachine(otherWork: Machine['otherWork']): Machine {
   const model = cpus()[0]?.model?.replace(/\s+/g, ' ').trim();
   return {
     cpu: model || 'unknown CPU',
@@ -25,7 +43,7 @@ export function describeMachine(loadAtStart: number): Machine {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     os: `${osType()} ${release()} ${arch()}`,
-    load: { start: loadAtStart, end: loadNow() },
+    otherWork,
   };
 }
 
@@ -34,9 +52,12 @@ export function machineLine(m: Machine): string {
   return `${m.cpu}, ${m.cores} CPU${m.cores === 1 ? '' : 's'}, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.os}`;
 }
 
-/** A warning when other work kept the CPUs busy during the run, or undefined. */
+/** Other work at this share of all CPUs (%) is worth a warning. */
+const BUSY = 20;
+
+/** A warning when other work kept the CPUs busy around the run, or undefined. */
 export function busyWarning(m: Machine): string | undefined {
-  const load = Math.max(m.load.start, m.load.end);
-  if (load < m.cores * 0.5) return undefined;
-  return `the machine was busy with other work (1-minute load average ${m.load.start} at the start, ${m.load.end} at the end, on ${m.cores} CPUs): every figure of this run is skewed by it`;
+  const { before, after } = m.otherWork;
+  if (Math.max(before, after) < BUSY) return undefined;
+  return `other work kept the CPUs ${before}% busy just before the run and ${after}% just after it: every figure of this run is skewed by it`;
 }

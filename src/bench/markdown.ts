@@ -25,7 +25,7 @@ export function settingsLine(r: Results): string {
   return (
     `Each figure is the median of ${s.rounds} round${s.rounds === 1 ? '' : 's'} of ${s.time} ms (slowest–fastest round in brackets), after ${s.warmup} ms of warm-up` +
     `${s.quick ? ' (`--quick`)' : ''}; pools run ${s.threads} threads. The run took ${(r.durationMs / 1000).toFixed(1)} s; ` +
-    `the 1-minute load average was ${r.machine.load.start} at its start and ${r.machine.load.end} at its end.`
+    `other work kept the CPUs ${r.machine.otherWork.before}% busy just before it and ${r.machine.otherWork.after}% just after.`
   );
 }
 

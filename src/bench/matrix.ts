@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { latency, throughput, type Figure, type MeasureOptions } from './measure.ts';
-import { describeMachine, loadNow, type Machine } from './machine.ts';
+import { busyPercent, describeMachine, type Machine } from './machine.ts';
 import { PAYLOADS, formatBytes, type Payload } from './payloads.ts';
 import { SUBJECTS, TRANSPORTS, type Context, type Role, type Running, type Subject, type TransportId } from './subjects.ts';
 
@@ -185,7 +185,8 @@ async function stopQuietly(r: Running | undefined): Promise<void> {
 
 export async function runMatrix(s: Settings, progress: Progress, version: string): Promise<Results> {
   const started = performance.now();
-  const loadAtStart = loadNow();
+  progress.step('checking that the machine is idle');
+  const before = await busyPercent();
   const payloads = PAYLOADS.filter((p) => s.payloads.includes(p.id));
   const chosen = SUBJECTS.filter((x) => s.transports.includes(x.transport));
   const missing: Results['missing'] = [];
@@ -233,6 +234,7 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  const after = await busyPercent();
 
   const { transports: _t, payloads: _p, latencyOnly: _l, ...settings } = s;
   return {
@@ -240,7 +242,7 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
     version,
     date: new Date().toISOString(),
     durationMs: Math.round(performance.now() - started),
-    machine: describeMachine(loadAtStart),
+    machine: describeMachine({ before, after }),
     settings,
     transports: TRANSPORTS.filter((t) => s.transports.includes(t.id)),
     payloads: payloads.map(({ make: _m, ...rest }) => rest),

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { Worker } from 'node:worker_threads';
 import { connect, createPool, releaseProxy, spawn, transfer, wrap, type SocketAddress } from '../index.ts';
@@ -229,7 +230,7 @@ const rawPipe: Subject = {
   role: 'raw',
   cannot: (p) => (p.moved ? 'a pipe has no transfer: the raw echo writes the buffer as it is (its copied row is the base)' : undefined),
   async start() {
-    const child = spawnProcess(process.execPath, [...process.execArgv, helper('socket-server').pathname, 'framed', 'pipe'], {
+    const child = spawnProcess(process.execPath, [...process.execArgv, fileURLToPath(helper('socket-server')), 'framed', 'pipe'], {
       stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     });
     const client = new EchoClient(child.stdio[3] as net.Socket);
@@ -293,7 +294,7 @@ function nodeIpc(serialization: 'json' | 'advanced'): Subject {
 
 /** Starts socket-server in its own process and reads the address it listens on. */
 async function serverProcess(kind: 'farcall' | 'framed', where: string): Promise<{ address: SocketAddress; stop(): Promise<void> }> {
-  const child = spawnProcess(process.execPath, [...process.execArgv, helper('socket-server').pathname, kind, where], {
+  const child = spawnProcess(process.execPath, [...process.execArgv, fileURLToPath(helper('socket-server')), kind, where], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
