@@ -162,7 +162,7 @@ export async function bench(args: string[], version: string): Promise<number> {
     return 0;
   }
   const progress = progressOn(process.stderr, true);
-  const results = await runMatrix(a.settings, progress, version).finally(() => a.settings.pinned || progress.end());
+  const results = await runMatrix(a.settings, progress, version, ['farcall', 'bench', ...args].join(' ')).finally(() => a.settings.pinned || progress.end());
   if (a.settings.pinned && !a.settings.latencyOnly) {
     const pinned = await pinnedPass(a.settings, progress).finally(() => progress.end());
     if ('note' in pinned) {

@@ -43,7 +43,7 @@ export function markdown(r: Results): string {
   const lines: string[] = [
     '# farcall bench: same-host transports',
     '',
-    `**Machine:** ${machineLine(r.machine)}. farcall ${r.version}, ${r.date.slice(0, 10)}.`,
+    `**Machine:** ${machineLine(r.machine)}. farcall ${r.version}, ${r.date.slice(0, 10)}, \`${r.command ?? 'farcall bench'}\`.`,
     '',
     settingsLine(r),
     '',
@@ -96,24 +96,26 @@ export function markdown(r: Results): string {
         first = false;
         if (cell.error) notes.add(`${t.label}, ${s.who}: **failed** — ${cell.error}.`);
         const c = comparisons.find((x) => x.subject === s.id && x.payload === p.id);
-        if (c) lines.push(...ratioRows(c, metrics.map((m) => m.key), notes, t.label));
+        if (c) lines.push(...ratioRows(c, metrics.map((m) => m.key), notes));
       }
     }
     if (few) notes.add(`\\*: fewer than ${FEW_SAMPLES} round trips in a round, so this p99 is close to the slowest call.`);
     lines.push('');
-    for (const n of notes) lines.push(`- ${n}`);
+    // Skipped columns first, then rows not run or failed, then the marks.
+    const rank = (n: string): number => (n.startsWith('—') ? 0 : n.startsWith('(copied)') ? 2 : n.startsWith('\\*') ? 3 : 1);
+    for (const n of [...notes].sort((a, b) => rank(a) - rank(b))) lines.push(`- ${n}`);
     if (notes.size > 0) lines.push('');
   }
   return lines.join('\n');
 }
 
-function ratioRows(c: Comparisons, keys: string[], notes: Set<string>, transport: string): string[] {
+function ratioRows(c: Comparisons, keys: string[], notes: Set<string>): string[] {
   const rows: string[] = [];
   const row = (label: string, by: Record<string, Comparison>, named: boolean): void => {
     const cells = keys.map((k) => {
       const x = by[k];
       if (!x) return '—';
-      if (x.copied) notes.add(`${transport}: (copied) — ${x.who} cannot move a buffer, so its figure for the same bytes copied is the base.`);
+      if (x.copied) notes.add('(copied): the base cannot move a buffer (a pipe or socket has no transfer; Node IPC and birpc have no transfer list), so its figure for the same bytes copied is the base.');
       return `${ratio(x.ratio)}${named ? ` ${x.who}` : ''}${x.copied ? ' (copied)' : ''}`;
     });
     rows.push(`|  | ↳ ${label} | ${cells.join(' | ')} |`);

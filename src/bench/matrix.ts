@@ -53,6 +53,8 @@ export interface Cell {
 
 export interface Results {
   tool: 'farcall bench';
+  /** The command line that made these results. */
+  command: string;
   version: string;
   date: string;
   durationMs: number;
@@ -183,7 +185,7 @@ async function stopQuietly(r: Running | undefined): Promise<void> {
   await withTimeout(r.stop(), 10_000, 'stopping').catch(() => {});
 }
 
-export async function runMatrix(s: Settings, progress: Progress, version: string): Promise<Results> {
+export async function runMatrix(s: Settings, progress: Progress, version: string, command: string): Promise<Results> {
   const started = performance.now();
   progress.step('checking that the machine is idle');
   const before = await busyPercent();
@@ -239,6 +241,7 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
   const { transports: _t, payloads: _p, latencyOnly: _l, ...settings } = s;
   return {
     tool: 'farcall bench',
+    command,
     version,
     date: new Date().toISOString(),
     durationMs: Math.round(performance.now() - started),
