@@ -1,9 +1,14 @@
 // The tour `npm start` runs: one call over every boundary farcall spans,
 // a callback, a transfer and an error crossing, and what each call cost.
-import { availableParallelism } from 'node:os';
-import { proxy, transfer, wrap, type Remote } from 'farcall';
+import { spawn as startProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, createPool, proxy, spawn, transfer, wrap, type Remote } from 'farcall';
 import { startWorker } from './start-worker.ts';
-import type { math } from './worker/math.worker.ts';
+import type { math } from './worker/math.ts';
 
 type MathApi = typeof math;
 
@@ -54,16 +59,50 @@ async function show(boundary: string, api: Remote<MathApi>): Promise<void> {
   }
 }
 
+const mathModule = new URL('./worker/math.worker.ts', import.meta.url);
+
 async function workerThread(): Promise<void> {
-  const worker = startWorker(new URL('./worker/math.worker.ts', import.meta.url));
+  const worker = startWorker(mathModule);
   const api = wrap<MathApi>(worker);
-  await show('worker thread', api);
+  await show('worker thread (wrap a Worker)', api);
   await cost('worker thread', api);
   await worker.terminate();
 }
 
+async function pool(): Promise<void> {
+  const pool = createPool<MathApi>(mathModule, { maxThreads: 2 });
+  await show('worker pool (createPool, 2 threads)', pool.api);
+  await cost('worker pool, 2 threads', pool.api);
+  await pool.close();
+}
+
+async function childProcess(): Promise<void> {
+  const child = await spawn<MathApi>(mathModule);
+  await show('child process (spawn)', child.api);
+  await cost('child process', child.api);
+  await child.close();
+}
+
+async function socketServer(): Promise<void> {
+  const path = join(mkdtempSync(join(tmpdir(), 'farcall-tour-')), 'math.sock');
+  // The server is another process, as a daemon would be.
+  const server = startProcess(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./worker/serve-math.ts', import.meta.url)), path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await once(server.stdout!, 'data');
+  const conn = await connect<MathApi>(path);
+  await show('unix socket (listen in another process, connect here)', conn.api);
+  await cost('unix socket', conn.api);
+  await conn.close();
+  server.kill('SIGTERM');
+  await once(server, 'exit');
+}
+
 console.log(`farcall tour — Node ${process.version}, ${availableParallelism()} CPUs`);
 await workerThread();
+await pool();
+await childProcess();
+await socketServer();
 
 console.log('\nwhat a call cost (add(i, 1); round trip is the median of 500 sequential calls)\n');
 console.log('| boundary | round trip | calls/s with 1,000 in flight |');

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
-import { checkPeerSettings, type PeerSettings } from './options.ts';
+import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
 import type { CallKind } from './protocol.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
@@ -57,9 +57,21 @@ export async function connect<T>(address: SocketAddress, options: ConnectOptions
   if (options.expose !== undefined && (typeof options.expose !== 'object' || options.expose === null) && typeof options.expose !== 'function') {
     throw new TypeError(`connect() option expose must be an object or a function, got ${describe(options.expose)}`);
   }
+  checkReconnect(options.reconnect);
   const client = new Client<T>(addr, options);
   await client.open();
   return client;
+}
+
+function checkReconnect(r: unknown): void {
+  if (r === undefined || typeof r === 'boolean') return;
+  if (typeof r !== 'object' || r === null) throw new TypeError(`connect() option reconnect must be true, false or { retries, minDelay, maxDelay }, got ${describe(r)}`);
+  const { retries, minDelay, maxDelay } = r as ReconnectOptions;
+  if (retries !== undefined && !(retries === Infinity || (Number.isInteger(retries) && retries >= 0))) {
+    throw new TypeError(`connect() option reconnect.retries must be a whole number or Infinity, got ${describe(retries)}`);
+  }
+  checkMs('connect', 'reconnect.minDelay', minDelay);
+  checkMs('connect', 'reconnect.maxDelay', maxDelay);
 }
 
 const where = (addr: ResolvedAddress): string => (addr.kind === 'unix' ? addr.path : `${addr.host}:${addr.port}`);
@@ -70,6 +82,8 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
   private socket: net.Socket | undefined;
   private redialing: Promise<Peer> | undefined;
   private closed = false;
+  /** Ends the wait before the next dial, so close() does not leave a timer behind. */
+  private stopWaiting: (() => void) | undefined;
   private readonly backoff: Required<ReconnectOptions> | undefined;
 
   constructor(
@@ -88,9 +102,9 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, ...limits } = this.options;
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
-    const peer = new Peer(transport, { timeout, transferHandlers });
+    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight });
     if (expose !== undefined) peer.expose(expose);
     await transport.ready;
     if (this.closed) {
@@ -118,7 +132,14 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     let delay = minDelay;
     let last = cause;
     for (let attempt = 0; attempt < retries && !this.closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.stopWaiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.stopWaiting = undefined;
       if (this.closed) break;
       try {
         const peer = await this.open();
@@ -151,6 +172,7 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting?.();
     const socket = this.socket;
     this.peer?.close();
     if (!socket || socket.destroyed) return Promise.resolve();

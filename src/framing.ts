@@ -14,6 +14,8 @@
 import { ProtocolError } from './errors.ts';
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+/** Every length on the wire is a u32; a larger one would wrap and desynchronise the stream. */
+export const MAX_FRAME_SIZE = 0xffffffff;
 /** Out-of-band buffers per frame; bounds the header a peer can make us read. */
 export const MAX_FRAME_BUFFERS = 4096;
 
@@ -24,16 +26,57 @@ export interface Frame {
   buffers: ArrayBuffer[];
 }
 
-/** The chunks of one frame, in order, for `writev`: nothing is concatenated. */
+/** A little-endian u32 without a DataView per read. */
+const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+
+/** Pieces at least this big are written from their own memory; smaller ones are packed together. */
+const PACK_LIMIT = 16 * 1024;
+
+/** The chunks of one frame, in order, for `writev`. */
 export function encodeFrame(body: Uint8Array, buffers: readonly ArrayBuffer[]): Uint8Array[] {
-  const header = new Uint8Array(FIXED_HEADER + 4 * buffers.length);
-  const view = new DataView(header.buffer);
-  view.setUint32(0, body.byteLength, true);
-  view.setUint32(4, buffers.length, true);
-  for (let i = 0; i < buffers.length; i++) view.setUint32(FIXED_HEADER + 4 * i, buffers[i]!.byteLength, true);
-  const chunks = [header, body];
-  for (const b of buffers) chunks.push(new Uint8Array(b));
-  return chunks;
+  return encodeFrames([{ body, buffers: [...buffers] }]);
+}
+
+/**
+ * The chunks of many frames, in order, for one `writev`. Headers and small
+ * bodies are packed into shared chunks, since a writev of thousands of tiny
+ * chunks costs more than one copy of them; big bodies and out-of-band
+ * buffers are never copied.
+ */
+export function encodeFrames(frames: readonly Frame[]): Uint8Array[] {
+  let packed = 0;
+  for (const { body, buffers } of frames) {
+    packed += FIXED_HEADER + 4 * buffers.length;
+    if (body.byteLength < PACK_LIMIT) packed += body.byteLength;
+    for (const b of buffers) if (b.byteLength < PACK_LIMIT) packed += b.byteLength;
+  }
+  const out: Uint8Array[] = [];
+  const pack = Buffer.allocUnsafe(packed);
+  let start = 0;
+  let at = 0;
+  const put = (piece: Uint8Array): void => {
+    if (piece.byteLength < PACK_LIMIT) {
+      pack.set(piece, at);
+      at += piece.byteLength;
+      return;
+    }
+    if (at > start) out.push(pack.subarray(start, at));
+    start = at;
+    out.push(piece);
+  };
+  for (const { body, buffers } of frames) {
+    pack.writeUInt32LE(body.byteLength, at);
+    pack.writeUInt32LE(buffers.length, at + 4);
+    at += FIXED_HEADER;
+    for (const b of buffers) {
+      pack.writeUInt32LE(b.byteLength, at);
+      at += 4;
+    }
+    put(body);
+    for (const b of buffers) put(new Uint8Array(b));
+  }
+  if (at > start) out.push(pack.subarray(start, at));
+  return out;
 }
 
 /** Bytes a frame takes on the wire, header included. */
@@ -66,12 +109,18 @@ export class FrameDecoder {
   private buffers: ArrayBuffer[] = [];
   private current: Uint8Array | undefined;
 
+  /**
+   * @param limit largest frame accepted, in bytes. It may be changed
+   *   between frames (a stream takes only a small hello first).
+   */
   constructor(
     private readonly onFrame: (frame: Frame) => void,
-    private readonly maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
+    public limit = DEFAULT_MAX_MESSAGE_SIZE,
   ) {}
 
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    // Streams hand us Buffers; frames are cut from it as Buffers too, which the codec reads directly.
+    const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
     while (at < chunk.byteLength || this.pieceIsEmpty()) {
       switch (this.stage) {
@@ -129,9 +178,8 @@ export class FrameDecoder {
 
   private tryWhole(chunk: Uint8Array, at: number): boolean {
     if (chunk.byteLength - at < FIXED_HEADER) return false;
-    const view = new DataView(chunk.buffer, chunk.byteOffset + at, FIXED_HEADER);
-    if (view.getUint32(4, true) !== 0) return false;
-    const len = view.getUint32(0, true);
+    if (u32(chunk, at + 4) !== 0) return false;
+    const len = u32(chunk, at);
     this.check(len);
     const end = at + FIXED_HEADER + len;
     if (end > chunk.byteLength) return false;
@@ -198,8 +246,8 @@ export class FrameDecoder {
   }
 
   private check(size: number): void {
-    if (size > this.maxMessageSize) {
-      throw new ProtocolError(`a frame of ${size} bytes exceeds maxMessageSize (${this.maxMessageSize} bytes)`);
+    if (size > this.limit) {
+      throw new ProtocolError(`a frame of ${size} bytes exceeds maxMessageSize (${this.limit} bytes)`);
     }
   }
 }

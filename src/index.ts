@@ -14,8 +14,11 @@ export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
-export { createPool, type Pool, type PoolOptions, type TaskOptions, type PoolEvents } from './pool/pool.ts';
+export { createPool, type Pool, type PoolEvents } from './pool/pool.ts';
+export type { PoolOptions, PoolIsolation, TaskOptions } from './pool/options.ts';
+export type { WorkerExit, WorkerExitReason } from './pool/member.ts';
 export type { PoolStats, Percentiles } from './pool/stats.ts';
+export { createSyncFn, type SyncFn, type SyncFnOptions } from './pool/sync.ts';
 export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';

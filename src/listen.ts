@@ -5,7 +5,7 @@ import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { checkLimits, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
-import { StreamTransport, type StreamLimits } from './transport/stream.ts';
+import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
 
 export interface ListenOptions extends PeerSettings, StreamLimits {
@@ -28,7 +28,11 @@ export interface Server extends EventEmitter<ServerEvents> {
 }
 
 export interface ServerEvents {
-  /** A client broke the protocol, sent an oversized frame, or stopped reading; only its connection closed. */
+  /**
+   * A client broke the protocol, sent an oversized frame, sent no hello in
+   * time, stopped reading, failed its TLS handshake, or could not be
+   * accepted; only its connection closed.
+   */
   clientError: [err: Error];
 }
 
@@ -45,12 +49,12 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, timeout, transferHandlers, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, ...limits } = options;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
+  if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
 
   const events = new EventEmitter<ServerEvents>();
   const peers = new Set<Peer>();
-  const sockets = new Set<net.Socket>();
   let closing: Promise<void> | undefined;
 
   const accept = (socket: net.Socket): void => {
@@ -59,26 +63,33 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {
       peers.delete(peer);
-      if (!(cause instanceof ChannelClosedError) || cause.message.includes('not reading')) events.emit('clientError', cause);
+      if (isPeerFault(cause) || !(cause instanceof ChannelClosedError)) events.emit('clientError', cause);
     });
   };
 
   let server: net.Server;
   if (addr.kind === 'tcp' && addr.tls) {
-    server = tls.createServer(addr.tls as tls.TlsOptions, accept);
-    server.on('tlsClientError', (err: Error) => events.emit('clientError', err));
+    // A client silent before its TLS handshake is as silent as one without a
+    // hello: the same limit applies, not TLS's own two minutes.
+    server = tls.createServer({ handshakeTimeout: limits.helloTimeout ?? 10_000, ...(addr.tls as tls.TlsOptions) }, accept);
+    // With a listener here, Node leaves the failed socket open: close it, or each bad handshake holds a descriptor.
+    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      socket.destroy();
+      events.emit('clientError', err);
+    });
   } else {
     server = net.createServer(accept);
   }
   if (addr.kind === 'unix') await claimSocketPath(addr.path);
   await listenOn(server, addr, mode);
+  // Accepting can fail (ENFILE, ENOMEM; libuv absorbs most EMFILE itself):
+  // that costs the one client, never the server, which an unheard 'error' would end.
+  server.on('error', (err) => events.emit('clientError', err));
   const bound = server.address();
   const where = addr.kind === 'unix' ? addr.path : { host: addr.host, port: (bound as net.AddressInfo).port };
 
@@ -90,16 +101,15 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeout))),
     ]);
     clearTimeout(timer);
-    for (const socket of sockets) socket.once('finish', () => socket.destroy());
+    // Each transport ends its socket, then destroys it (at once if its client stopped reading).
     for (const peer of peers) peer.close(new ChannelClosedError('the server closed'));
     await stopped;
   }
 
-  return Object.assign(events, {
-    address: where,
-    get connections() {
-      return peers.size;
-    },
-    close: () => (closing ??= shutdown()),
-  });
+  // Object.assign would copy the getter's value once; the count must stay live.
+  return Object.defineProperties(events, {
+    address: { value: where, enumerable: true },
+    connections: { get: () => peers.size, enumerable: true },
+    close: { value: () => (closing ??= shutdown()), enumerable: true },
+  }) as Server;
 }

@@ -20,9 +20,15 @@ export function checkPeerSettings(fn: string, options: unknown): asserts options
   checkMs(fn, 'timeout', o.timeout);
 }
 
-/** A duration option: a non-negative, finite number of milliseconds. */
+/** The longest delay setTimeout honours; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration option: a non-negative number of milliseconds a timer can wait. */
 export function checkMs(fn: string, name: string, v: unknown): void {
   if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
     throw new TypeError(`${fn}() option ${name} must be a non-negative number of milliseconds, got ${describe(v)}`);
+  }
+  if (v !== undefined && v > MAX_TIMER_MS) {
+    throw new TypeError(`${fn}() option ${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${v}`);
   }
 }

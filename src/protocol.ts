@@ -71,6 +71,12 @@ export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg;
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
+function isPath(p: unknown): boolean {
+  if (!Array.isArray(p)) return false;
+  for (let i = 0; i < p.length; i++) if (typeof p[i] !== 'string') return false;
+  return true;
+}
+
 function isSpecials(x: unknown): boolean {
   if (x === undefined) return true;
   if (!Array.isArray(x)) return false;
@@ -91,7 +97,7 @@ export function invalidMessage(m: unknown): string | undefined {
     case MsgType.Call: {
       if (!isId(msg.i) || (msg.h !== undefined && !isId(msg.h))) return 'call without a valid id or handle';
       if (msg.k !== undefined && (typeof msg.k !== 'number' || msg.k < 0 || msg.k > 4)) return 'call with an unknown kind';
-      if (!Array.isArray(msg.p) || !msg.p.every((s) => typeof s === 'string')) return 'call path is not a list of strings';
+      if (!isPath(msg.p)) return 'call path is not a list of strings';
       if (!Array.isArray(msg.a)) return 'call arguments are not a list';
       if (!isSpecials(msg.x)) return 'call has malformed special values';
       if (msg.d !== undefined && (typeof msg.d !== 'number' || !(msg.d >= 0))) return 'call has a bad deadline';

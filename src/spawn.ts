@@ -1,5 +1,6 @@
 import { spawn as spawnProcess, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
@@ -7,10 +8,12 @@ import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
 import { moduleHref } from './module-href.ts';
+import { POOL_MEMBER_FLAG } from './pool/control.ts';
 import { checkLimits } from './transport/socket.ts';
-import type { StreamLimits } from './transport/stream.ts';
+import { isStartFailure, type StreamLimits } from './transport/stream.ts';
 
-export interface SpawnOptions extends PeerSettings, StreamLimits {
+/** `startTimeout` takes the place of `helloTimeout`: the child's hello comes once its module has loaded. */
+export interface SpawnOptions extends PeerSettings, Omit<StreamLimits, 'helloTimeout'> {
   /** Arguments the module sees in `process.argv.slice(2)`. */
   args?: readonly string[];
   env?: NodeJS.ProcessEnv;
@@ -48,29 +51,33 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
   checkLimits('spawn', options);
   checkMs('spawn', 'startTimeout', options.startTimeout);
   checkMs('spawn', 'closeTimeout', options.closeTimeout);
-  const { args = [], env, cwd, execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000, closeTimeout = 5000 } = options;
+  const { args = [], execArgv = process.execArgv, stdio = 'inherit', startTimeout = 10_000, cwd } = options;
   if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new TypeError(`spawn() option args must be an array of strings, got ${describe(args)}`);
   if (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string')) {
     throw new TypeError(`spawn() option execArgv must be an array of strings, got ${describe(execArgv)}`);
   }
   const std = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio;
-  if (!Array.isArray(std) || std.length !== 3) throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three, got ${describe(stdio)}`);
+  if (!Array.isArray(std) || std.length !== 3 || !std.every((s) => s === 'inherit' || s === 'ignore' || s === 'pipe')) {
+    throw new TypeError(`spawn() option stdio must be 'inherit', 'ignore', 'pipe' or a list of three of those, got ${describe(stdio)}`);
+  }
+  if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) throw new TypeError(`spawn() option cwd must be a directory path, got ${describe(cwd)}`);
 
-  const child = spawnProcess(process.execPath, [...execArgv, entry.pathname, href, ...args], {
-    cwd,
-    env,
-    stdio: [...std, 'pipe'] as StdioOptions,
-  });
-  const transport = new ChildTransport(child, options);
-  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers });
+  const { child, transport, peer, close } = startChild(href, { ...options, args, execArgv, stdio: std }, 'child');
 
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      transport.stream.ready,
+      // A failed handshake is told by the close below, which knows the exit code or the module's error.
+      transport.stream.ready.catch(() => new Promise<never>(() => {})),
       new Promise<never>((_, reject) => peer.onClose((cause) => reject(startFailure(href, cause)))),
+      new Promise<never>((_, reject) =>
+        child.once('error', (err) => reject(new ChannelClosedError(`spawn(): could not start a process for ${href}: ${err.message}`, { cause: err }))),
+      ),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms`)), startTimeout);
+        timer = setTimeout(
+          () => reject(new ChannelClosedError(`spawn(): ${href} did not start within ${startTimeout} ms; its process (pid ${child.pid}) was killed`)),
+          startTimeout,
+        );
       }),
     ]);
   } catch (err) {
@@ -81,6 +88,52 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
     clearTimeout(timer);
   }
 
+  return {
+    api: createRemote<T>(peer, 0),
+    process: child,
+    pid: child.pid!,
+    close,
+  };
+}
+
+/** A child that is starting: its peer may be called at once, the calls wait in the pipe. */
+export interface StartedChild {
+  readonly child: ChildProcess;
+  readonly transport: ChildTransport;
+  readonly peer: Peer;
+  /** Ends the channel; the child exits by itself (SIGKILL after `closeTimeout`). Resolves when it has exited. */
+  close(): Promise<void>;
+}
+
+type ChildSettings = Omit<SpawnOptions, 'args' | 'execArgv' | 'stdio'> & {
+  args: readonly string[];
+  execArgv: readonly string[];
+  stdio: readonly ('inherit' | 'ignore' | 'pipe')[];
+};
+
+/**
+ * Starts `href` in a child process without waiting for it to load: spawn()
+ * waits for the hello, a process pool sends its first task at once. Options
+ * are checked by the caller.
+ */
+export function startChild(href: string, options: ChildSettings, role: 'child' | 'pool-member'): StartedChild {
+  // A URL's pathname keeps %-escapes (a space is %20), so it is not a file path.
+  // The child starts in this process's cwd and moves to `cwd` itself, before
+  // loading the module: Node resolves execArgv's `--import tsx` and the like
+  // against the cwd, and they were written for this process's.
+  const entryArgs = [fileURLToPath(entry), ...(role === 'pool-member' ? [POOL_MEMBER_FLAG] : []), href, options.cwd ?? ''];
+  const child = spawnProcess(process.execPath, [...options.execArgv, ...entryArgs, ...options.args], {
+    env: options.env,
+    stdio: [...options.stdio, 'pipe'] as StdioOptions,
+  });
+  // The child's hello comes once its module has loaded; the caller's start timeout bounds that wait.
+  const transport = new ChildTransport(child, { ...options, helloTimeout: Infinity });
+  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers, maxInFlight: options.maxInFlight });
+  // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
+  // without a listener it would be an uncaught exception in this process.
+  child.on('error', (err) => peer.close(new ChannelClosedError(`the child process failed: ${err.message}`, { cause: err })));
+
+  const closeTimeout = options.closeTimeout ?? 5000;
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -90,14 +143,15 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
     await exited;
     clearTimeout(kill);
   };
-  return {
-    api: createRemote<T>(peer, 0),
-    process: child,
-    pid: child.pid!,
-    close: () => (closing ??= close()),
-  };
+  return { child, transport, peer, close: () => (closing ??= close()) };
 }
 
 function startFailure(href: string, cause: Error): Error {
+  if (isStartFailure(cause)) {
+    // The module's own error is the cause, not our wrapper around it.
+    const thrown = cause.cause;
+    const message = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+    return new ChannelClosedError(`spawn(): ${href} failed to start: ${message}`, { cause: thrown });
+  }
   return new ChannelClosedError(`spawn(): ${href} failed to start: ${cause.message}`, { cause });
 }

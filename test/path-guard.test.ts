@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expose } from '../src/index.ts';
 import { CallKind, MsgType } from '../src/protocol.ts';
+import { unpackPortData } from '../src/transport/port.ts';
 
 class Service {
   secret = 'instance data';
@@ -44,7 +45,7 @@ function attacker(exposed: object = target()) {
   let onCallIn: ((m: Record<string, unknown>) => void) | undefined;
   const closed = new Promise<void>((resolve) => port2.once('close', resolve));
   port2.on('message', (data: unknown) => {
-    for (const m of (Array.isArray(data) ? data : [data]) as Array<Record<string, unknown>>) {
+    for (const m of unpackPortData(data) as unknown as Array<Record<string, unknown>>) {
       if (m.t === MsgType.Call) {
         callsIn.push(m);
         onCallIn?.(m);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { proxy, releaseProxy, transfer, wrap } from 'farcall';
 import { startWorker } from '../start-worker.ts';
-import type { math } from './math.worker.ts';
+import type { math } from './math.ts';
 
 const worker = startWorker(new URL('./math.worker.ts', import.meta.url));
 const remote = wrap<typeof math>(worker);

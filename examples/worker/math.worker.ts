@@ -1,22 +1,5 @@
-import { createHash } from 'node:crypto';
+// Serves `math` to whoever started this worker, this child process or this pool thread.
 import { expose } from 'farcall';
-
-/** What this worker serves; main.ts types its proxy with it. */
-export const math = {
-  add: (a: number, b: number) => a + b,
-  /** Hashes a buffer the caller transferred, so it was never copied. */
-  digest(buf: ArrayBuffer): string {
-    return createHash('sha256').update(new Uint8Array(buf)).digest('hex');
-  },
-  /** Calls back into the main thread, once per tick. */
-  async watch(onTick: (n: number) => void, ticks: number): Promise<number> {
-    for (let n = 1; n <= ticks; n++) await onTick(n);
-    return ticks;
-  },
-  divide(a: number, b: number): number {
-    if (b === 0) throw Object.assign(new RangeError('division by zero'), { code: 'E_DIV_ZERO' });
-    return a / b;
-  },
-};
+import { math } from './math.ts';
 
 expose(math);

@@ -10,12 +10,16 @@ export interface Figure {
   median: number;
   min: number;
   max: number;
-  unit: 'µs' | 'calls/s' | 'MiB/s';
+  unit: 'µs' | 'calls/s' | 'tasks/s' | 'MiB/s';
 }
 
 export interface Latency {
   p50: Figure;
   p99: Figure;
+}
+
+/** What latency() measured: the figures, and what they rest on. */
+export interface LatencyRun extends Latency {
   /** Round trips timed in the smallest round (a p99 of fewer than 100 says little). */
   samples: number;
   /** Calls per second of the rounds themselves: one call at a time, back to back. */
@@ -44,7 +48,7 @@ export function figure(samples: number[], unit: Figure['unit']): Figure {
  * ping-pong that a plain loop times at ~50 µs on the same machine, so round
  * trips are sampled here directly.)
  */
-export async function latency(call: () => Promise<unknown>, o: MeasureOptions = {}): Promise<Latency> {
+export async function latency(call: () => Promise<unknown>, o: MeasureOptions = {}): Promise<LatencyRun> {
   const { rounds = 5, time = 300, warmup = 100, minSamples = 10 } = o;
   await sample(call, warmup, minSamples);
   const p50: number[] = [];

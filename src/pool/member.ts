@@ -1,74 +1,146 @@
-import type { Worker } from 'node:worker_threads';
-import { Peer } from '../rpc/peer.ts';
-import { PortTransport } from '../transport/port.ts';
-import type { PoolOptions } from './pool.ts';
-import { entryBeside, startThread } from './thread.ts';
+import type { Remote } from '../rpc/remote.ts';
+import type { MemberControl } from './control.ts';
+import { startHost, type Host } from './host.ts';
+import type { PoolSettings } from './options.ts';
 
-const entry = entryBeside(import.meta.url, 'worker-main');
+/** Why a worker left the pool. */
+export type WorkerExitReason =
+  /** Idle longer than `idleTimeout`, above `minThreads`. */
+  | 'idle'
+  /** Its heap went over `maxMemory`; it finished its tasks first. */
+  | 'memory'
+  /** It exited, was killed or threw an uncaught error on its own. */
+  | 'crash'
+  /** It died before the module had loaded. */
+  | 'start-failed'
+  /** A task it ran was aborted or timed out, with `terminateOnAbort`. */
+  | 'aborted'
+  | 'closed'
+  | 'destroyed';
+
+/** What the pool's `workerExit` event carries. */
+export interface WorkerExit {
+  /** threadId or pid. */
+  id: number;
+  reason: WorkerExitReason;
+  /** Why it died, for 'crash' and 'start-failed'. */
+  error?: Error;
+}
 
 /**
- * One thread of a pool: its worker, the peer that talks to it, and how many
- * of the pool's tasks it holds. An idle thread is unref'd, so an open pool
- * with nothing to do does not keep the process alive.
+ * One worker of a pool and its share of the pool's work: how many tasks it
+ * holds, whether it still takes new ones, how long it has been busy.
  */
 export class Member {
-  readonly worker: Worker;
-  readonly peer: Peer;
+  readonly host: Host;
+  /** Tasks placed here whose slot is not free yet. */
   busy = 0;
-  alive = true;
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** 'retiring' takes no new tasks and stops once `busy` is 0. */
+  state: 'live' | 'retiring' | 'gone' = 'live';
+  /** Set once the module has loaded. */
+  control: Remote<MemberControl> | undefined;
+  readyAt = Infinity;
+  /** Set when the pool stops it; absent when it died by itself. */
+  stopReason: WorkerExitReason | undefined;
+  exitCause: Error | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  sampling = false;
+  sampledAt = -Infinity;
   private busySince = 0;
   private busyTotal = 0;
 
-  constructor(href: string, options: PoolOptions, onLost: (cause: Error) => void) {
-    this.worker = startThread(
-      entry,
-      {
-        resourceLimits: options.resourceLimits,
-        env: options.env,
-        argv: options.argv,
-        execArgv: options.execArgv,
-        workerData: options.workerData,
+  constructor(href: string, settings: PoolSettings, onLost: (m: Member, cause: Error) => void) {
+    this.host = startHost(href, settings);
+    this.host.peer.expose({
+      attach: (control: Remote<MemberControl>) => {
+        this.control = control;
+        this.readyAt = performance.now();
       },
-      href,
-    );
-    this.worker.unref();
-    this.peer = new Peer(new PortTransport(this.worker));
-    this.peer.onClose((cause) => {
-      this.alive = false;
+    });
+    this.host.peer.onClose((cause) => {
+      this.state = 'gone';
+      this.exitCause = cause;
       clearTimeout(this.idleTimer);
-      onLost(cause);
+      if (this.busy > 0) this.busyTotal += performance.now() - this.busySince;
+      onLost(this, cause);
     });
   }
 
-  started(): void {
+  get ready(): boolean {
+    return this.control !== undefined;
+  }
+
+  acquire(): void {
+    clearTimeout(this.idleTimer);
     if (this.busy++ === 0) {
       this.busySince = performance.now();
-      clearTimeout(this.idleTimer);
-      this.worker.ref();
+      if (this.state !== 'gone') this.host.ref();
     }
   }
 
-  /** A task ended; with `idleTimeout`, an idle thread stops after that long. */
-  finished(idleTimeout: number | undefined): void {
-    if (--this.busy > 0) return;
+  release(): void {
+    if (--this.busy > 0 || this.state === 'gone') return;
     this.busyTotal += performance.now() - this.busySince;
-    if (!this.alive) return;
-    this.worker.unref();
-    if (idleTimeout !== undefined) {
-      this.idleTimer = setTimeout(() => void this.terminate(), idleTimeout);
-      this.idleTimer.unref();
+    this.host.unref();
+  }
+
+  /** Milliseconds this worker has held at least one task. */
+  busyMs(): number {
+    return this.busyTotal + (this.busy > 0 && this.state !== 'gone' ? performance.now() - this.busySince : 0);
+  }
+
+  /**
+   * Resolves once the worker can take work again: its event loop answered,
+   * so a synchronous task it was running has returned.
+   */
+  whenResponsive(): Promise<void> {
+    if (!this.control || this.state === 'gone') return Promise.resolve();
+    return this.control.ping().then(
+      () => {},
+      () => {},
+    );
+  }
+
+  stop(reason: WorkerExitReason): Promise<void> {
+    this.retire(reason);
+    return this.host.stop();
+  }
+
+  kill(reason: WorkerExitReason): Promise<void> {
+    this.retire(reason);
+    return this.host.kill();
+  }
+
+  retire(reason: WorkerExitReason): void {
+    this.stopReason ??= reason;
+    if (this.state === 'live') this.state = 'retiring';
+  }
+
+  /** Why a task it held did not finish, once it is gone. */
+  describeLoss(): string {
+    switch (this.stopReason) {
+      case 'destroyed':
+        return 'the pool was destroyed while it ran';
+      case 'aborted':
+        return `its worker (${this.host.name}) was terminated because a task on it was aborted or timed out (terminateOnAbort)`;
+      default:
+        return this.ready
+          ? `its worker (${this.host.name}) ${exitText(this.exitCause)}`
+          : `its worker (${this.host.name}) failed to load the module: ${exitText(this.exitCause)}`;
     }
   }
+}
 
-  /** Milliseconds this thread has held at least one task. */
-  busyMs(): number {
-    return this.busyTotal + (this.busy > 0 ? performance.now() - this.busySince : 0);
-  }
+function exitText(cause: Error | undefined): string {
+  if (!cause) return 'stopped';
+  if (hasCode(cause, 'ERR_WORKER_OUT_OF_MEMORY')) return 'ran out of memory (over its resourceLimits)';
+  const m = /^(?:worker|child process) (.*)$/s.exec(cause.message);
+  return m ? m[1]! : `lost its connection: ${cause.message}`;
+}
 
-  async terminate(): Promise<void> {
-    if (!this.alive) return;
-    this.alive = false;
-    await this.worker.terminate();
+function hasCode(err: unknown, code: string): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
   }
+  return false;
 }

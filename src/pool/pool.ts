@@ -1,176 +1,110 @@
 import { EventEmitter } from 'node:events';
-import { availableParallelism } from 'node:os';
-import type { ResourceLimits } from 'node:worker_threads';
-import { describe } from '../codec/marks.ts';
-import { CallAbortedError, ChannelClosedError, QueueFullError } from '../errors.ts';
-import { checkMs } from '../options.ts';
+import { CallAbortedError, ChannelClosedError } from '../errors.ts';
+import { moduleHref } from '../module-href.ts';
 import { CallKind } from '../protocol.ts';
 import type { CallOptions } from '../rpc/peer.ts';
+import { formatPath } from '../rpc/path.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../rpc/remote.ts';
-import { moduleHref } from '../module-href.ts';
-import { Member } from './member.ts';
+import type { Member, WorkerExit } from './member.ts';
+import { checkTaskOptions, poolSettings, type PoolOptions, type PoolSettings, type TaskOptions } from './options.ts';
 import { RingQueue, type TaskQueue } from './queue.ts';
 import { StatsRecorder, type PoolStats } from './stats.ts';
-
-export interface PoolOptions {
-  /** Threads started with the pool and kept when idle. Default 0. */
-  minThreads?: number;
-  /** Default `os.availableParallelism()`. */
-  maxThreads?: number;
-  /** Milliseconds an idle thread above `minThreads` lives. Default 10,000. */
-  idleTimeout?: number;
-  /** Tasks that may wait for a thread; past it a call rejects with QueueFullError. Default no limit. */
-  maxQueue?: number;
-  /**
-   * Tasks one thread holds at once. A thread still runs one synchronous task
-   * at a time; the others wait in its port, so it never idles between tasks
-   * (that is what makes tiny tasks cheap). Set 1 for strict least-busy
-   * placement of long tasks. Default 16.
-   */
-  concurrentTasksPerWorker?: number;
-  /** Default deadline of every task, in milliseconds. */
-  timeout?: number;
-  /** Terminate (and replace) a thread whose running task was aborted. Default false. */
-  terminateOnAbort?: boolean;
-  resourceLimits?: ResourceLimits;
-  /** The threads' process.env; default a copy of this one. */
-  env?: NodeJS.ProcessEnv;
-  argv?: string[];
-  execArgv?: string[];
-  workerData?: unknown;
-}
-
-/** Options one call carries: `pool.with({ signal }).api.fn(...)`. */
-export interface TaskOptions {
-  signal?: AbortSignal;
-  /** Milliseconds; overrides the pool's `timeout`. */
-  timeout?: number;
-}
+import { gaveUp, lostWith, neverRan, queueFull, settle, type Task } from './task.ts';
+import { Workers } from './workers.ts';
 
 export interface PoolEvents {
-  /** The queue emptied and every thread is idle. */
+  /** The queue, which had tasks waiting, is empty: every one of them has started (or given up). */
   drain: [];
+  /** A worker left the pool; a replacement starts when one is needed. */
+  workerExit: [WorkerExit];
 }
 
 export interface Pool<T> extends EventEmitter<PoolEvents> {
-  /** The module's exports, run on the pool's threads. */
+  /** The module's exports, run on the pool's workers. */
   readonly api: Remote<T>;
   /** The same API with per-call options, still typed: `pool.with({ signal }).api.fn(...)`. */
   with(options: TaskOptions): { readonly api: Remote<T> };
   readonly stats: PoolStats;
-  /** Lets queued and running tasks finish, then stops every thread. */
+  /** New calls reject; queued and running tasks finish; then every worker stops. */
   close(): Promise<void>;
-  /** Rejects queued tasks, stops every thread now (running tasks reject). */
+  /** Queued and running tasks reject; every worker stops now. */
   destroy(): Promise<void>;
 }
 
-interface Task {
-  path: string[];
-  args: unknown[];
-  opts: TaskOptions | undefined;
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
-  queuedAt: number;
-  onAbort?: () => void;
-}
+/** How often a busy worker's heap is measured against `maxMemory`, at most. */
+const SAMPLE_INTERVAL_MS = 20;
 
 /**
- * A pool of worker threads serving `module`'s exports (or what it passes
- * to `expose()`). Least-busy thread first; a crashed thread is replaced.
+ * A pool of workers (threads, or processes with `isolation: 'process'`)
+ * serving `module`'s exports, or what it passes to `expose()`. A task goes
+ * to the least busy worker; a crashed worker is replaced.
  */
-export function createPool<T>(module: string | URL, options: PoolOptions = {}): Pool<T> {
-  return new ThreadPool<T>(moduleHref('createPool', module), checkPoolOptions(options));
+export function createPool<T>(module: string | URL, options?: PoolOptions): Pool<T> {
+  return new WorkerPool<T>(moduleHref('createPool', module), poolSettings(options));
 }
 
-function checkPoolOptions(o: unknown): PoolOptions {
-  if (typeof o !== 'object' || o === null) throw new TypeError(`createPool() options must be an object, got ${describe(o)}`);
-  const opts = o as PoolOptions;
-  const count = (name: keyof PoolOptions, min: number): void => {
-    const v = opts[name];
-    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min)) {
-      throw new TypeError(`createPool() option ${name} must be an integer of at least ${min}, got ${describe(v)}`);
-    }
-  };
-  count('minThreads', 0);
-  count('maxThreads', 1);
-  count('concurrentTasksPerWorker', 1);
-  if (opts.maxQueue !== undefined && !(opts.maxQueue === Infinity || (Number.isInteger(opts.maxQueue) && opts.maxQueue >= 0))) {
-    throw new TypeError(`createPool() option maxQueue must be a non-negative integer or Infinity, got ${describe(opts.maxQueue)}`);
-  }
-  checkMs('createPool', 'idleTimeout', opts.idleTimeout);
-  checkMs('createPool', 'timeout', opts.timeout);
-  if ((opts.minThreads ?? 0) > (opts.maxThreads ?? Infinity)) {
-    throw new TypeError(`createPool() minThreads (${opts.minThreads}) is above maxThreads (${opts.maxThreads})`);
-  }
-  return opts;
-}
-
-class ThreadPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteTarget {
+class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteTarget {
   readonly api: Remote<T>;
-  private readonly members: Member[] = [];
+  private readonly workers: Workers;
   private readonly queue: TaskQueue<Task> = new RingQueue<Task>();
   private readonly recorder = new StatsRecorder();
-  private readonly minThreads: number;
-  private readonly maxThreads: number;
-  private readonly perWorker: number;
-  private readonly maxQueue: number;
+  /** Tasks whose caller waits for a worker's answer. */
   private running = 0;
-  /** Busy time of threads that have exited, for utilization. */
+  /** Busy time of workers that have exited, for utilization. */
   private retiredBusyMs = 0;
+  private queueUsed = false;
   private state: 'open' | 'closing' | 'closed' = 'open';
-  private drained: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
+  private closing: Promise<void> | undefined;
+  private destroying: Promise<void> | undefined;
 
   constructor(
-    private readonly href: string,
-    private readonly options: PoolOptions,
+    href: string,
+    private readonly settings: PoolSettings,
   ) {
     super();
-    this.maxThreads = options.maxThreads ?? Math.max(options.minThreads ?? 1, availableParallelism());
-    this.minThreads = options.minThreads ?? 0;
-    this.perWorker = options.concurrentTasksPerWorker ?? 16;
-    this.maxQueue = options.maxQueue ?? Infinity;
     this.api = createRemote<T>(this, 0);
-    for (let i = 0; i < this.minThreads; i++) this.grow();
+    this.workers = new Workers(href, settings, (m, cause) => this.lost(m, cause));
+    // A bad execArgv or resourceLimits throws here, from createPool(), rather than on a call.
+    try {
+      for (let i = 0; i < settings.minThreads; i++) this.grow();
+    } catch (err) {
+      void this.destroy();
+      throw err;
+    }
   }
 
-  with(opts: TaskOptions): { readonly api: Remote<T> } {
-    if (typeof opts !== 'object' || opts === null) throw new TypeError(`pool.with() expects { signal?, timeout? }, got ${describe(opts)}`);
-    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new TypeError(`pool.with() signal must be an AbortSignal, got ${describe(opts.signal)}`);
-    checkMs('pool.with', 'timeout', opts.timeout);
-    return { api: createRemote<T>({ call: (h, k, p, a, o) => this.call(h, k, p, a, o ?? opts), release: () => {} }, 0) };
+  with(options: TaskOptions): { readonly api: Remote<T> } {
+    const opts = checkTaskOptions(options);
+    return { api: createRemote<T>({ call: (h, k, p, a) => this.call(h, k, p, a, opts), release: () => {} }, 0) };
   }
 
   get stats(): PoolStats {
-    let busyMs = this.retiredBusyMs;
-    for (const m of this.members) busyMs += m.busyMs();
-    return this.recorder.snapshot(this.queue.size, this.running, this.members.length, this.maxThreads, busyMs);
+    const busyMs = this.retiredBusyMs + this.workers.busyMs();
+    return this.recorder.snapshot(this.queue.size, this.running, this.workers.all.length, this.settings.maxThreads, busyMs);
   }
 
-  // ---- RemoteTarget: what the api proxy calls ------------------------------
+  // ---- RemoteTarget: what the api proxy calls --------------------------------
 
   call(_handle: number, kind: CallKind, path: string[], args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
-    if (this.state !== 'open') return Promise.reject(new ChannelClosedError('the pool is closed'));
-    if (kind !== CallKind.Apply) {
-      // Reading a property or constructing: any thread will do.
-      const m = this.pick() ?? this.members[0] ?? this.grow();
-      return m.peer.call(0, kind, path, args, opts);
-    }
+    if (this.state !== 'open') return Promise.reject(new ChannelClosedError(`${formatPath(path)}() was called after the pool was closed`));
+    if (kind !== CallKind.Apply) return this.callAny(kind, path, args, opts);
     const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(new CallAbortedError(`${path.join('.')}() was aborted before it started`, { cause: signal.reason }));
+    if (signal?.aborted) return Promise.reject(new CallAbortedError(`${formatPath(path)}() was aborted before it was called`, { cause: signal.reason }));
     return new Promise((resolve, reject) => {
-      const task: Task = { path, args, opts, resolve, reject, queuedAt: performance.now() };
-      const m = this.pick();
+      const timeout = (opts?.timeout ?? this.settings.timeout) || undefined;
+      const task: Task = { path, args, resolve, reject, calledAt: performance.now(), timeout, signal };
+      let m: Member | undefined;
+      try {
+        m = this.pick();
+      } catch (err) {
+        return reject(err);
+      }
+      if (!m && this.queue.size >= this.settings.maxQueue) return reject(queueFull(path, this.settings.maxQueue));
+      this.watch(task);
       if (m) return this.run(m, task);
-      if (this.queue.size >= this.maxQueue) {
-        return reject(new QueueFullError(`the pool's queue is full (maxQueue ${this.maxQueue}); wait for 'drain' or raise maxQueue`));
-      }
       this.queue.push(task);
-      if (signal) {
-        task.onAbort = () => {
-          if (this.queue.remove(task)) reject(new CallAbortedError(`${path.join('.')}() was aborted while queued`, { cause: signal.reason }));
-        };
-        signal.addEventListener('abort', task.onAbort, { once: true });
-      }
+      this.queueUsed = true;
     });
   }
 
@@ -178,92 +112,233 @@ class ThreadPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     // The pool's lifetime is close()/destroy(); releasing its api changes nothing.
   }
 
-  // ---- scheduling ------------------------------------------------------------
-
-  /** The least-busy thread with room, starting one if all are busy and there is room for more. */
-  private pick(): Member | undefined {
-    let best: Member | undefined;
-    for (const m of this.members) {
-      if (!best || m.busy < best.busy) best = m;
-      if (m.busy === 0) return m;
+  /** Reading a property or constructing: any worker will do, outside the queue. */
+  private callAny(kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined): Promise<unknown> {
+    let m: Member | undefined;
+    try {
+      m = this.pick() ?? this.workers.leastBusy();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (this.members.length < this.maxThreads) return this.grow();
-    return best && best.busy < this.perWorker ? best : undefined;
+    const member = m;
+    member.acquire();
+    return member.host.peer.call(0, kind, path, args, opts).finally(() => this.free(member));
   }
 
+  // ---- placement ---------------------------------------------------------------
+
+  /** Where the next task goes; a worker started for it is given it at once, so it needs no idle timer yet. */
+  private pick(): Member | undefined {
+    return this.workers.pick();
+  }
+
+  /** A worker to keep (minThreads): idle from the start. */
   private grow(): Member {
-    const m = new Member(this.href, this.options, (cause) => this.lost(m, cause));
-    this.members.push(m);
+    const m = this.workers.start();
+    this.armIdle(m);
     return m;
   }
 
+  // ---- a task's life -------------------------------------------------------------
+
+  /** Deadline and abort apply from the call on, in the queue and while running. */
+  private watch(task: Task): void {
+    if (task.timeout) {
+      task.timer = setTimeout(() => this.giveUp(task, 'timeout'), task.timeout);
+      task.timer.unref();
+    }
+    if (task.signal) {
+      task.onAbort = () => this.giveUp(task, 'abort');
+      task.signal.addEventListener('abort', task.onAbort, { once: true });
+    }
+  }
+
   private run(m: Member, task: Task): void {
-    if (task.onAbort) task.opts!.signal!.removeEventListener('abort', task.onAbort);
-    m.started();
+    task.member = m;
+    task.startedAt = performance.now();
+    m.acquire();
     this.running++;
-    const startedAt = performance.now();
-    const opts: CallOptions | undefined = task.opts ?? (this.options.timeout ? { timeout: this.options.timeout } : undefined);
-    m.peer.call(0, CallKind.Apply, task.path, task.args, opts).then(
-      (v) => {
-        this.finished(m, task, startedAt, true);
-        task.resolve(v);
-      },
-      (e) => {
-        this.finished(m, task, startedAt, false);
-        if (e instanceof CallAbortedError && this.options.terminateOnAbort) m.terminate();
-        task.reject(e);
-      },
+    let opts: CallOptions | undefined;
+    if (task.timer || task.onAbort) {
+      task.controller = new AbortController();
+      opts = { signal: task.controller.signal };
+    }
+    m.host.peer.call(0, CallKind.Apply, task.path, task.args, opts).then(
+      (v) => this.done(task, true, v),
+      (e) => this.done(task, false, e),
     );
   }
 
-  private finished(m: Member, task: Task, startedAt: number, ok: boolean): void {
-    const now = performance.now();
-    this.recorder.record(startedAt - task.queuedAt, now - startedAt, ok);
-    this.running--;
-    m.finished(this.members.length > this.minThreads ? this.options.idleTimeout ?? 10_000 : undefined);
-    const next = m.alive ? this.queue.shift() : undefined;
-    if (next) return this.run(m, next);
-    if (this.running === 0 && this.queue.size === 0) {
-      this.emit('drain');
-      for (const d of this.drained.splice(0)) d();
+  private done(task: Task, ok: boolean, result: unknown): void {
+    const m = task.member!;
+    if (task.abandoned) {
+      // The caller has had its answer. The slot stays taken until the worker
+      // is free again, so placement does not send work to a stuck thread.
+      if (m.state === 'gone') this.free(m);
+      else void m.whenResponsive().then(() => this.free(m));
+      return;
     }
+    this.running--;
+    this.record(task, ok);
+    if (!ok && m.state === 'gone' && result instanceof ChannelClosedError) result = lostWith(task, m, result);
+    settle(task, ok, result);
+    this.sample(m);
+    this.free(m);
   }
 
-  /** A thread exited (crash, idle timeout, terminate): its own tasks already rejected; keep serving. */
-  private lost(m: Member, _cause: Error): void {
-    const i = this.members.indexOf(m);
-    if (i >= 0) this.members.splice(i, 1);
-    this.retiredBusyMs += m.busyMs();
-    if (this.state !== 'open') return;
-    while (this.members.length < this.minThreads) this.grow();
-    let next: Task | undefined;
-    while (this.queue.size > 0 && (next = this.queue.shift())) {
-      const target = this.pick();
-      if (!target) {
-        this.queue.push(next);
+  /** The caller stops waiting: taken out of the queue, or told to its worker. */
+  private giveUp(task: Task, why: 'timeout' | 'abort'): void {
+    if (task.settled) return;
+    const m = task.member;
+    const err = gaveUp(task, why);
+    if (!m) {
+      this.queue.remove(task);
+      settle(task, false, err);
+      this.queueChanged();
+      return;
+    }
+    task.abandoned = true;
+    this.running--;
+    this.record(task, false);
+    settle(task, false, err);
+    // The callee hears it through currentSignal(); one that does not listen runs on.
+    task.controller!.abort(err);
+    if (this.settings.terminateOnAbort && m.state !== 'gone') void m.kill('aborted');
+    this.checkIdle();
+  }
+
+  /** Waiting for a worker to load counts as waiting, not as running. */
+  private record(task: Task, ok: boolean): void {
+    const started = Math.max(task.startedAt!, Math.min(task.member!.readyAt, performance.now()));
+    this.recorder.record(started - task.calledAt, performance.now() - started, ok);
+  }
+
+  /** A slot on `m` is free: stop it if it is retiring, else give it the next task. */
+  private free(m: Member): void {
+    m.release();
+    if (m.busy === 0) {
+      if (m.state === 'retiring') void m.stop(m.stopReason!);
+      else if (m.state === 'live') this.armIdle(m);
+    }
+    this.schedule();
+  }
+
+  /** Hands queued tasks to workers while there is room. */
+  private schedule(): void {
+    while (this.queue.size > 0) {
+      let m: Member | undefined;
+      try {
+        m = this.pick();
+      } catch (err) {
+        this.failQueued(() => err);
         break;
       }
-      this.run(target, next);
+      if (!m) break;
+      this.run(m, this.queue.shift()!);
     }
+    this.queueChanged();
   }
 
-  // ---- lifecycle -------------------------------------------------------------
+  private queueChanged(): void {
+    if (this.queue.size === 0 && this.queueUsed) {
+      this.queueUsed = false;
+      if (this.state !== 'closed') this.emit('drain');
+    }
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.running === 0 && this.queue.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private failQueued(why: (t: Task) => unknown): void {
+    let t: Task | undefined;
+    while ((t = this.queue.shift())) settle(t, false, why(t));
+  }
+
+  // ---- workers coming and going ----------------------------------------------------
+
+  private armIdle(m: Member): void {
+    if (this.settings.idleTimeout === Infinity || this.state !== 'open') return;
+    clearTimeout(m.idleTimer);
+    m.idleTimer = setTimeout(() => {
+      if (m.state === 'live' && m.busy === 0 && this.workers.live > this.settings.minThreads) void m.stop('idle');
+    }, this.settings.idleTimeout);
+    m.idleTimer.unref();
+  }
+
+  /** Measures a worker's heap after a task; one over `maxMemory` retires once its tasks are done. */
+  private sample(m: Member): void {
+    const max = this.settings.maxMemoryBytes;
+    if (max === Infinity || m.state !== 'live' || !m.control || m.sampling) return;
+    const now = performance.now();
+    if (now - m.sampledAt < SAMPLE_INTERVAL_MS) return;
+    m.sampling = true;
+    m.sampledAt = now;
+    m.control.heapUsed().then(
+      (bytes) => {
+        m.sampling = false;
+        if (bytes <= max || m.state !== 'live' || this.state === 'closed') return;
+        m.retire('memory');
+        if (m.busy === 0) void m.stop('memory');
+        this.replenish();
+      },
+      () => (m.sampling = false),
+    );
+  }
+
+  /** A worker exited (crash, idle, recycled, terminated): its own tasks have already been rejected. */
+  private lost(m: Member, cause: Error): void {
+    this.retiredBusyMs += m.busyMs();
+    const reason = m.stopReason ?? (m.ready ? 'crash' : 'start-failed');
+    const exit: WorkerExit = { id: m.host.id, reason };
+    if (reason === 'crash' || reason === 'start-failed') exit.error = cause;
+    this.emit('workerExit', exit);
+    if (this.state === 'closed') return;
+    if (reason === 'start-failed' && !this.workers.all.some((x) => x.ready)) {
+      // The module does not load: what waits would fail the same way, and
+      // starting more workers for it would loop.
+      this.failQueued((t) => neverRan(t, `the pool's ${m.describeLoss().replace(/^its /, '')}`, cause));
+      this.queueChanged();
+      return;
+    }
+    this.replenish();
+  }
+
+  /** Keeps `minThreads` workers and serves the queue. */
+  private replenish(): void {
+    try {
+      if (this.state === 'open') while (this.workers.live < this.settings.minThreads) this.grow();
+    } catch (err) {
+      this.failQueued(() => err);
+    }
+    this.schedule();
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------
 
   close(): Promise<void> {
     if (this.state === 'open') this.state = 'closing';
-    const idle = this.running === 0 && this.queue.size === 0 ? Promise.resolve() : new Promise<void>((r) => this.drained.push(r));
-    return idle.then(() => this.stop());
+    return (this.closing ??= this.whenIdle().then(() => this.stopAll('closed')));
   }
 
   destroy(): Promise<void> {
-    this.state = 'closing';
-    let t: Task | undefined;
-    while ((t = this.queue.shift())) t.reject(new ChannelClosedError('the pool was destroyed before this task started'));
-    return this.stop();
+    if (!this.destroying) {
+      this.state = 'closed';
+      this.failQueued((t) => neverRan(t, 'the pool was destroyed before it started'));
+      this.queueChanged();
+      this.destroying = this.stopAll('destroyed');
+    }
+    return this.destroying;
   }
 
-  private async stop(): Promise<void> {
+  private whenIdle(): Promise<void> {
+    if (this.running === 0 && this.queue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async stopAll(reason: 'closed' | 'destroyed'): Promise<void> {
     this.state = 'closed';
-    await Promise.all(this.members.splice(0).map((m) => m.terminate()));
+    await Promise.all(this.workers.all.slice().map((m) => (reason === 'destroyed' ? m.kill(reason) : m.stop(reason))));
   }
 }

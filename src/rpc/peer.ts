@@ -12,6 +12,7 @@ import {
   NotCloneableError,
   ProtocolError,
   ProxyReleasedError,
+  QueueFullError,
   UnsupportedError,
 } from '../errors.ts';
 import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
@@ -29,6 +30,14 @@ export interface PeerOptions {
    * by reference and has not seen released). A limit for untrusted peers.
    */
   maxHandles?: number;
+  /**
+   * Most calls from the other side served at once (results still pending).
+   * One past it is answered at once with a QueueFullError rather than
+   * queued: queuing would mean buffering or pausing the channel, and a
+   * paused channel would also hold back the replies to this side's own
+   * calls (a callee awaiting the caller's callback would deadlock).
+   */
+  maxInFlight?: number;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
 }
@@ -248,6 +257,13 @@ export class Peer {
   }
 
   private serve(m: CallMsg): void {
+    const max = this.options.maxInFlight;
+    if (max !== undefined && this.serving >= max) {
+      if (m.i !== 0) {
+        this.replyThrow(m.i, new QueueFullError(`${formatPath(m.p)}() was refused: this ${this.label} is already serving ${max} calls (maxInFlight ${max}); retry once some finish`));
+      }
+      return;
+    }
     let result: unknown;
     let later: Promise<unknown> | undefined;
     const outer = dispatching;
@@ -263,10 +279,13 @@ export class Peer {
     } finally {
       dispatching = outer;
     }
-    if (m.i === 0) {
-      later?.then(noop, noop);
+    if (later && m.i === 0) {
+      // One-way calls count toward maxInFlight too, or they would be an unbounded way around it.
+      this.serving++;
+      later.then(this.served, this.served);
       return;
     }
+    if (m.i === 0) return;
     if (later) {
       this.serving++;
       later.then(
@@ -292,9 +311,9 @@ export class Peer {
     return c.signal;
   }
 
-  private served(): void {
+  private readonly served = (): void => {
     if (--this.serving === 0) for (const w of this.idleWaiters.splice(0)) w();
-  }
+  };
 
   /** Resolves once no call this side serves is still running; their replies are sent. */
   whenIdle(): Promise<void> {
@@ -346,6 +365,11 @@ export class Peer {
   private reply(id: number, value: unknown, path: string[]): void {
     this.controllers?.delete(id);
     if (this.closedBy) return;
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) {
+      // A primitive: nothing to mark or transfer, and it always clones.
+      this.transport.send({ t: MsgType.Return, i: id, v: value }, undefined, noop);
+      return;
+    }
     let enc;
     const what = (): string => `the result of ${formatPath(path)}()`;
     try {
@@ -356,8 +380,10 @@ export class Peer {
     const msg: Message = { t: MsgType.Return, i: id, v: enc.raw[0] };
     if (enc.x) msg.x = enc.x;
     this.transport.send(msg, enc.transfer, (err) => {
-      if (err instanceof FarcallError) return;
-      this.replyThrow(id, notCloneable(enc.raw, what, err));
+      // A closed channel has no one to tell; anything else (a result over
+      // maxMessageSize, say) must still reach the caller, or its call hangs.
+      if (err instanceof ChannelClosedError) return;
+      this.replyThrow(id, err instanceof FarcallError ? err : notCloneable(enc.raw, what, err));
     });
   }
 
@@ -374,8 +400,10 @@ export class Peer {
       e = { k: 1, n: 'Error', m: `the call failed, and what it threw could not be encoded: ${messageOf(err)}` };
     }
     this.transport.send({ t: MsgType.Throw, i: id, e }, undefined, (err) => {
-      if (err instanceof FarcallError) return;
-      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m: messageOf(thrown) } }, undefined, noop);
+      if (err instanceof ChannelClosedError) return;
+      // Over a size limit the message itself may be what is too big; then say why it could not be sent.
+      const m = err instanceof FarcallError ? `the call failed, and what it threw could not be sent: ${err.message}` : messageOf(thrown);
+      this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m } }, undefined, noop);
     });
   }
 

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { decodeThrown } from '../codec/error.ts';
 import { ChannelClosedError } from '../errors.ts';
 import { MsgType, type ByeMsg, type Message } from '../protocol.ts';
-import { StreamTransport, type StreamLimits } from './stream.ts';
+import { StreamTransport, isStartFailure, type StreamLimits } from './stream.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportSink } from './types.ts';
 
 /** How long a closed pipe waits for the 'exit' event, to name the exit code rather than a bare close. */
@@ -49,6 +49,8 @@ export class ChildTransport implements MessageTransport {
       },
       close: (cause) => {
         if (exited) return close(exited);
+        // The child said why it could not start; its exit code would say less.
+        if (isStartFailure(cause)) return close(cause);
         // The pipe usually closes a moment before 'exit' is reported.
         setTimeout(() => close(cause), EXIT_GRACE_MS).unref();
       },

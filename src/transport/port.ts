@@ -1,6 +1,6 @@
 import { MessagePort, Worker, parentPort } from 'node:worker_threads';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import type { Message } from '../protocol.ts';
+import { MsgType, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
 /** comlink's endpoint shape: anything with postMessage and message events. */
@@ -38,8 +38,9 @@ interface Queued {
 
 /**
  * A MessagePort-shaped endpoint as a transport. The messages sent in one
- * tick leave in one postMessage (an array), which is what makes many calls
- * in flight cheap: the wake-up on the other side is paid once per batch.
+ * tick leave in one postMessage (a packed array, see `pack`), which is what
+ * makes many calls in flight cheap: the wake-up on the other side is paid
+ * once per batch, and the common messages are cloned without their keys.
  */
 export class PortTransport implements MessageTransport {
   readonly capabilities: TransportCapabilities;
@@ -57,7 +58,7 @@ export class PortTransport implements MessageTransport {
   start(sink: TransportSink): void {
     this.sink = sink;
     const onData = (data: unknown): void => {
-      if (Array.isArray(data)) for (const m of data) sink.message(m as Message);
+      if (Array.isArray(data)) unpack(data, sink, this.flushIfSlow);
       else sink.message(data as Message);
     };
     const ep = this.ep;
@@ -108,7 +109,8 @@ export class PortTransport implements MessageTransport {
     this.queue.push({ msg, transfer, onError });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flush);
+      // A resolved promise rather than queueMicrotask, which makes an AsyncResource per call.
+      void settled.then(this.flush);
     }
   }
 
@@ -117,24 +119,30 @@ export class PortTransport implements MessageTransport {
     if (this.queue.length === 0) return;
     const queue = this.queue;
     this.queue = [];
-    if (queue.length === 1) {
-      this.post(queue[0]!);
-      return;
-    }
     let transfer: Transferable[] | undefined;
-    const msgs = new Array<Message>(queue.length);
+    const packed: unknown[] = [];
     for (let i = 0; i < queue.length; i++) {
       const q = queue[i]!;
-      msgs[i] = q.msg;
+      pack(q.msg, packed);
       if (q.transfer && q.transfer.length > 0) (transfer ??= []).push(...q.transfer);
     }
     try {
-      this.ep.postMessage(msgs, transfer && dedupe(transfer));
+      this.ep.postMessage(packed, transfer && dedupe(transfer));
     } catch {
       // One message of the batch could not be cloned; send them one by one so
       // that only the bad ones fail.
       for (const q of queue) this.post(q);
     }
+  };
+
+  /**
+   * Called between the messages of a batch being read. Replies normally wait
+   * for the whole batch (one postMessage for all); but when the batch's calls
+   * are slow (CPU-bound work served synchronously), each finished call's reply
+   * leaves now rather than after the calls behind it.
+   */
+  private readonly flushIfSlow = (started: number): void => {
+    if (this.queue.length > 0 && performance.now() - started > SLOW_BATCH_MS) this.flush();
   };
 
   private post(q: Queued): void {
@@ -157,6 +165,57 @@ export class PortTransport implements MessageTransport {
     for (const d of this.detach.splice(0)) d();
     if (this.ep instanceof MessagePort && this.ep !== parentPort) this.ep.close();
   }
+}
+
+const settled = Promise.resolve();
+/** Milliseconds of reading one batch after which replies stop waiting for the rest of it. */
+const SLOW_BATCH_MS = 1;
+
+/**
+ * How a batch travels: one flat array. Structured clone writes every key of
+ * every object, and reading them back interns each one; a call and a return,
+ * the messages of nearly every batch, go as their values alone behind a
+ * negative tag (a message's `t` is never negative). Anything else goes as the
+ * message object itself. Unpacked messages are checked by the peer as any
+ * other, so a malformed batch fails there, never here.
+ */
+const PACKED_CALL = -1;
+const PACKED_RETURN = -2;
+
+function pack(m: Message, out: unknown[]): void {
+  if (m.t === MsgType.Call && m.h === undefined && m.k === undefined && m.x === undefined && m.d === undefined) {
+    out.push(PACKED_CALL, m.i, m.p, m.a);
+  } else if (m.t === MsgType.Return && m.x === undefined) {
+    out.push(PACKED_RETURN, m.i, m.v);
+  } else {
+    out.push(m);
+  }
+}
+
+function unpack(data: unknown[], sink: TransportSink, between?: (started: number) => void): void {
+  const started = between && performance.now();
+  for (let j = 0; j < data.length; ) {
+    if (j > 0 && between) between(started!);
+    const tag = data[j];
+    if (tag === PACKED_CALL) {
+      sink.message({ t: MsgType.Call, i: data[j + 1] as number, p: data[j + 2] as string[], a: data[j + 3] as unknown[] });
+      j += 4;
+    } else if (tag === PACKED_RETURN) {
+      sink.message({ t: MsgType.Return, i: data[j + 1] as number, v: data[j + 2] });
+      j += 3;
+    } else {
+      sink.message(tag as Message);
+      j += 1;
+    }
+  }
+}
+
+/** The messages one postMessage of a PortTransport carries (for peers that speak the protocol by hand). */
+export function unpackPortData(data: unknown): Message[] {
+  if (!Array.isArray(data)) return [data as Message];
+  const out: Message[] = [];
+  unpack(data, { message: (m) => void out.push(m), close: () => {} });
+  return out;
 }
 
 function dedupe(list: Transferable[]): Transferable[] {

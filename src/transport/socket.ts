@@ -6,6 +6,8 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { describe } from '../codec/marks.ts';
+import { MAX_FRAME_SIZE } from '../framing.ts';
+import { MAX_TIMER_MS } from '../options.ts';
 import type { StreamLimits } from './stream.ts';
 
 /**
@@ -46,12 +48,19 @@ export function resolveAddress(fn: string, address: unknown): ResolvedAddress {
   throw new TypeError(`${fn}() expects a Unix socket path or { host, port[, tls] }, got ${describe(address)}`);
 }
 
+/** The largest each limit may be: frame lengths are u32 on the wire, and timers fire at once past 2^31 - 1 ms. */
+const LIMIT_MAX = { maxMessageSize: MAX_FRAME_SIZE, maxWriteBuffer: Number.MAX_SAFE_INTEGER, helloTimeout: MAX_TIMER_MS, maxInFlight: Number.MAX_SAFE_INTEGER };
+
 export function checkLimits(fn: string, o: StreamLimits): void {
-  for (const key of ['maxMessageSize', 'maxWriteBuffer', 'helloTimeout'] as const) {
+  for (const key of ['maxMessageSize', 'maxWriteBuffer', 'helloTimeout', 'maxInFlight'] as const) {
     const v = o[key];
     if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
       throw new TypeError(`${fn}() option ${key} must be a positive number, got ${describe(v)}`);
     }
+    if (v !== undefined && v > LIMIT_MAX[key]) throw new TypeError(`${fn}() option ${key} must be at most ${LIMIT_MAX[key]}, got ${v}`);
+  }
+  if (o.maxInFlight !== undefined && !Number.isInteger(o.maxInFlight)) {
+    throw new TypeError(`${fn}() option maxInFlight must be a whole number, got ${o.maxInFlight}`);
   }
 }
 
@@ -96,17 +105,26 @@ export async function claimSocketPath(path: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (!st.isSocket()) throw new Error(`listen(): ${path} exists and is not a socket; refusing to replace it`);
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
+  if (!st.isSocket()) throw withCode(new Error(`listen(): ${path} exists and is not a socket; refusing to replace it`), 'EEXIST');
+  // Only a refused connection proves nobody serves there; EACCES and the
+  // like say nothing about that, so the file is left alone.
+  const probe = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const socket = net.connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
     });
-    probe.once('error', () => resolve(false));
+    socket.once('error', resolve);
   });
-  if (live) throw new Error(`listen(): a server is already listening on ${path}`);
+  if (!probe) throw withCode(new Error(`listen(): a server is already listening on ${path}`), 'EADDRINUSE');
+  if (probe.code !== 'ECONNREFUSED') {
+    throw withCode(new Error(`listen(): cannot tell whether ${path} is in use (${probe.message}); refusing to replace it`, { cause: probe }), probe.code ?? 'EADDRINUSE');
+  }
   await unlink(path);
+}
+
+function withCode(err: Error, code: string): Error {
+  return Object.assign(err, { code });
 }
 
 export function listenOn(server: net.Server, addr: ResolvedAddress, mode: number): Promise<void> {

@@ -1,8 +1,9 @@
 import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
+import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, frameSize, type Frame } from '../framing.ts';
+import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, encodeFrames, frameSize, type Frame } from '../framing.ts';
 import { PROTOCOL_VERSION, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
@@ -18,6 +19,14 @@ export interface StreamLimits {
   maxWriteBuffer?: number;
   /** Milliseconds to wait for the other side's hello. Default 10,000. */
   helloTimeout?: number;
+  /**
+   * Most calls from the other side this side serves at once (those whose
+   * result is still pending). A call past it is not queued: it is answered
+   * at once with a QueueFullError, so a flood costs the flooder, and a
+   * callee waiting on the caller's callbacks cannot deadlock behind a
+   * paused stream. Default 10,000 on a server, no limit elsewhere.
+   */
+  maxInFlight?: number;
 }
 
 export interface StreamTransportOptions extends StreamLimits {
@@ -27,22 +36,51 @@ export interface StreamTransportOptions extends StreamLimits {
 
 const DEFAULT_MAX_WRITE_BUFFER = 256 * 1024 * 1024;
 const DEFAULT_HELLO_TIMEOUT = 10_000;
+/**
+ * The first frame may be no larger than this: a hello is tens of bytes, and
+ * bytes from something that is not a farcall peer (an HTTP request, a TLS
+ * hello) read as a huge length, which should be named for what it is.
+ */
+const MAX_HELLO_SIZE = 64 * 1024;
+/** How long a closed stream waits for the other side to take its last bytes. */
+const CLOSE_LINGER_MS = 1000;
 
-/** The first frame each side sends; `features` lets later versions negotiate. */
+/**
+ * The first frame each side sends; `features` lets later versions
+ * negotiate. A side that could not start (a child whose module threw)
+ * sends `error` instead of serving. This shape may never change, so that
+ * any two versions can tell each other apart.
+ */
 interface Hello {
   farcall: number;
   features: string[];
+  error?: unknown;
 }
 
-function helloProblem(v: unknown): string | undefined {
-  if (typeof v !== 'object' || v === null || typeof (v as Hello).farcall !== 'number') {
-    return 'the other side did not start with a farcall hello (is it a farcall peer?)';
-  }
-  const version = (v as Hello).farcall;
-  if (version !== PROTOCOL_VERSION) {
-    return `protocol version mismatch: this side speaks farcall protocol ${PROTOCOL_VERSION}, the other side ${version}`;
-  }
-  return undefined;
+/** Closes the other side caused (bad bytes, no hello, not reading), as opposed to a plain disconnect. */
+const faults = new WeakSet<Error>();
+const blame = <E extends Error>(err: E): E => (faults.add(err), err);
+/** True when `err` closed a stream because the other side broke the protocol or its limits. */
+export const isPeerFault = (err: Error): boolean => faults.has(err) || err instanceof ProtocolError;
+
+/** The other side said in its hello that it could not start; `cause` is what it threw. */
+const startFailures = new WeakSet<Error>();
+export const isStartFailure = (err: Error): boolean => startFailures.has(err);
+
+/**
+ * The frames a side that failed before it could serve sends in place of
+ * its hello, so the other side learns why rather than only that it closed.
+ */
+export function failedHello(thrown: unknown): Uint8Array {
+  const { body, buffers } = encodeMessage({ farcall: PROTOCOL_VERSION, features: [], error: encodeThrown(thrown) } satisfies Hello, undefined);
+  return Buffer.concat(encodeFrame(body, buffers));
+}
+
+/** Bytes as hex and as text, to show what a peer that is not farcall sent. */
+function preview(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  const text = Buffer.from(bytes).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  return `${hex} ("${text}")`;
 }
 
 /**
@@ -58,7 +96,11 @@ export class StreamTransport implements MessageTransport {
   private readonly decoder: FrameDecoder;
   private readonly maxMessageSize: number;
   private readonly maxWriteBuffer: number;
-  private pendingChunks: Uint8Array[] = [];
+  private pending: Frame[] = [];
+  /** Bytes in pending. */
+  private pendingBytes = 0;
+  /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
+  private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private flushScheduled = false;
   private greeted = false;
   private closed = false;
@@ -74,7 +116,7 @@ export class StreamTransport implements MessageTransport {
     this.capabilities = { transfer: true, ports: false, label: options.label };
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxWriteBuffer = options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER;
-    this.decoder = new FrameDecoder((f) => this.frame(f), this.maxMessageSize);
+    this.decoder = new FrameDecoder((f) => this.frame(f), Math.min(MAX_HELLO_SIZE, this.maxMessageSize));
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -88,14 +130,20 @@ export class StreamTransport implements MessageTransport {
     const label = options.label;
     this.on(readable, 'data', (chunk: Uint8Array) => {
       if (this.closed) return;
+      if (this.firstBytes && this.firstBytes.byteLength < 16) {
+        this.firstBytes = Buffer.concat([this.firstBytes, chunk.subarray(0, 16 - this.firstBytes.byteLength)]);
+      }
       try {
         this.decoder.push(chunk);
       } catch (err) {
-        this.fail(err instanceof ProtocolError ? err : new ProtocolError(`bad data from the ${label}`, { cause: err }));
+        const problem = err instanceof ProtocolError ? err : new ProtocolError(`bad data from the ${label}`, { cause: err });
+        this.fail(this.greeted ? problem : this.notFarcall(problem));
       }
     });
-    const ended = (): void =>
-      this.fail(new ChannelClosedError(this.decoder.idle ? `the ${label} closed the connection` : `the ${label} closed the connection in the middle of a frame`));
+    const ended = (): void => {
+      if (this.decoder.idle) this.fail(new ChannelClosedError(`the ${label} closed the connection`));
+      else this.fail(blame(new ChannelClosedError(`the ${label} closed the connection in the middle of a frame`)));
+    };
     this.on(readable, 'end', ended);
     this.on(readable, 'close', ended);
     const broken = (err: Error): void => this.fail(new ChannelClosedError(`the connection to the ${label} failed: ${err.message}`, { cause: err }));
@@ -105,10 +153,24 @@ export class StreamTransport implements MessageTransport {
       this.on(writable, 'close', ended);
     }
     const timeout = options.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
-    this.helloTimer = setTimeout(() => this.fail(new ProtocolError(`the ${label} sent no hello within ${timeout} ms`)), timeout);
-    this.helloTimer.unref();
+    if (Number.isFinite(timeout)) {
+      this.helloTimer = setTimeout(() => {
+        const sent = this.firstBytes?.byteLength ? `; its first bytes: ${preview(this.firstBytes)}` : '';
+        this.fail(new ProtocolError(`the ${label} sent no hello within ${timeout} ms${sent}`));
+      }, timeout);
+      this.helloTimer.unref();
+    }
     this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [] } satisfies Hello, undefined));
   }
+
+  /** Whatever went wrong before a hello, the clear story is that the other side does not speak farcall. */
+  private notFarcall(err: Error): ProtocolError {
+    return new ProtocolError(
+      `the ${this.options.label} is not a farcall peer: it did not start with a farcall hello (its first bytes: ${preview(this.firstBytes!)})`,
+      { cause: err },
+    );
+  }
+
 
   private on(emitter: Readable | Writable, event: string, fn: (...args: any[]) => void): void {
     emitter.on(event, fn);
@@ -116,16 +178,36 @@ export class StreamTransport implements MessageTransport {
   }
 
   private frame({ body, buffers }: Frame): void {
+    if (this.closed) return;
     const value = decodeMessage(body, buffers);
-    if (!this.greeted) {
-      const problem = helloProblem(value);
-      if (problem) throw new ProtocolError(problem);
-      this.greeted = true;
-      clearTimeout(this.helloTimer);
-      this.settleReady();
-      return;
-    }
+    if (!this.greeted) return this.hello(value);
     this.sink!.message(value as Message);
+  }
+
+  /** Fails the stream itself (rather than throwing) so its reasons are not taken for undecodable bytes. */
+  private hello(v: unknown): void {
+    const label = this.options.label;
+    if (typeof v !== 'object' || v === null || typeof (v as Hello).farcall !== 'number') {
+      return this.fail(this.notFarcall(new ProtocolError('the first message is not a hello')));
+    }
+    const { farcall: version, error } = v as Hello;
+    if (version !== PROTOCOL_VERSION) {
+      return this.fail(
+        new ProtocolError(`protocol version mismatch: this side speaks farcall protocol ${PROTOCOL_VERSION}, the ${label} speaks farcall protocol ${version}`),
+      );
+    }
+    if (error !== undefined) {
+      const thrown = decodeThrown(error);
+      const message = thrown instanceof Error ? thrown.message : String(thrown);
+      const err = new ChannelClosedError(`the ${label} failed to start: ${message}`, { cause: thrown });
+      startFailures.add(err);
+      return this.fail(err);
+    }
+    this.greeted = true;
+    this.firstBytes = undefined;
+    this.decoder.limit = this.maxMessageSize;
+    clearTimeout(this.helloTimer);
+    this.settleReady();
   }
 
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
@@ -135,23 +217,34 @@ export class StreamTransport implements MessageTransport {
     }
     let encoded;
     try {
-      encoded = encodeMessage(msg, transfer);
+      // Checked inside, before transferred buffers are detached: a call that
+      // fails for its size leaves the caller's buffers as they were.
+      encoded = encodeMessage(msg, transfer, this.maxMessageSize);
     } catch (err) {
       onError(err, msg);
-      return;
-    }
-    if (frameSize(encoded.body, encoded.buffers) > this.maxMessageSize) {
-      onError(
-        new ProtocolError(`a message of ${frameSize(encoded.body, encoded.buffers)} bytes exceeds maxMessageSize (${this.maxMessageSize} bytes)`),
-        msg,
-      );
       return;
     }
     this.write(encoded);
   }
 
-  private write({ body, buffers }: { body: Uint8Array; buffers: ArrayBuffer[] }): void {
-    for (const chunk of encodeFrame(body, buffers)) this.pendingChunks.push(chunk);
+  private write(frame: Frame): void {
+    // Checked as each frame is queued, not once per flush: many calls in one
+    // chunk produce their replies in one tick, which could be gigabytes.
+    // A single frame may exceed the limit when nothing else waits.
+    const waiting = this.pendingBytes + this.writable.writableLength;
+    const size = frameSize(frame.body, frame.buffers);
+    if (waiting > 0 && waiting + size > this.maxWriteBuffer) {
+      this.fail(
+        blame(
+          new ChannelClosedError(
+            `the ${this.options.label} is not reading: ${waiting + size} bytes are waiting to be written (maxWriteBuffer ${this.maxWriteBuffer})`,
+          ),
+        ),
+      );
+      return;
+    }
+    this.pending.push(frame);
+    this.pendingBytes += size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flush);
@@ -161,19 +254,17 @@ export class StreamTransport implements MessageTransport {
   /** One tick's frames leave in one writev. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.closed || this.pendingChunks.length === 0) return;
-    const chunks = this.pendingChunks;
-    this.pendingChunks = [];
+    if (this.closed || this.pending.length === 0) return;
+    const chunks = encodeFrames(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
     const w = this.writable;
-    w.cork();
-    for (const c of chunks) w.write(c);
-    w.uncork();
-    if (w.writableLength > this.maxWriteBuffer) {
-      this.fail(
-        new ChannelClosedError(
-          `the ${this.options.label} is not reading: ${w.writableLength} bytes are waiting to be written (maxWriteBuffer ${this.maxWriteBuffer})`,
-        ),
-      );
+    if (chunks.length === 1) {
+      w.write(chunks[0]);
+    } else {
+      w.cork();
+      for (const c of chunks) w.write(c);
+      w.uncork();
     }
   };
 
@@ -184,22 +275,36 @@ export class StreamTransport implements MessageTransport {
    */
   sayLastWords(fd: number, msg: unknown): void {
     if (this.closed || this.writable.writableLength > 0) return;
-    const chunks = this.pendingChunks;
-    this.pendingChunks = [];
-    const { body, buffers } = encodeMessage(msg, undefined);
-    for (const chunk of chunks.concat(encodeFrame(body, buffers))) writeSync(fd, chunk);
+    const frames = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    frames.push(encodeMessage(msg, undefined));
+    for (const chunk of encodeFrames(frames)) writeSync(fd, chunk);
   }
 
-  /** Sends what is queued, then ends the stream; the other side sees a clean close. */
+  /**
+   * Sends what is queued, then ends the stream; the other side sees a clean
+   * close. Nothing more is read, so the stream is destroyed once the last
+   * byte is out, or after a moment if the other side will not take it:
+   * a peer that neither reads nor closes cannot hold the socket open.
+   */
   close(): void {
     if (this.closed) return;
     this.flush();
     this.shutdown();
     this.settleReady(new ChannelClosedError(`the connection to the ${this.options.label} was closed before the handshake`));
-    this.writable.end();
-    // Keep draining so the other side's end arrives and the socket can close.
-    if ((this.readable as unknown) !== this.writable) this.readable.destroy();
-    else this.readable.resume();
+    const { readable, writable } = this;
+    const done = (): void => {
+      clearTimeout(linger);
+      readable.destroy();
+      writable.destroy();
+    };
+    const linger = setTimeout(done, CLOSE_LINGER_MS).unref();
+    writable.once('finish', done);
+    writable.end();
+    // Unread bytes are discarded, so the other side never blocks writing to us.
+    if ((readable as unknown) !== writable) readable.destroy();
+    else readable.resume();
   }
 
   private fail(cause: Error): void {
@@ -214,7 +319,7 @@ export class StreamTransport implements MessageTransport {
   private shutdown(): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
-    this.pendingChunks = [];
+    this.pending = [];
     for (const d of this.detach.splice(0)) d();
     // A stream with no listener would stop at 'error' with an uncaught exception.
     this.readable.on('error', ignore);

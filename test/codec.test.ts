@@ -1,0 +1,103 @@
+// The byte codec alone: every value of the matrix comes back as structuredClone
+// gives it, through whichever path it takes; the compact path is the one taken
+// for ordinary messages; and any bytes at all decode to a value or a ProtocolError.
+import { randomBytes } from 'node:crypto';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeMessage, encodeMessage } from '../src/codec/binary.ts';
+import { COMPACT_MARK } from '../src/codec/compact.ts';
+import { ProtocolError } from '../src/errors.ts';
+import { difference } from './conformance/compare.ts';
+import { valueMatrix } from './conformance/values.ts';
+
+const roundTrip = (v: unknown, transfer?: unknown[]): { value: unknown; compact: boolean } => {
+  const { body, buffers } = encodeMessage(v, transfer);
+  return { value: decodeMessage(body, buffers), compact: body[0] === COMPACT_MARK };
+};
+
+for (const [name, make] of valueMatrix) {
+  test(`matrix: ${name}`, () => {
+    const v = make();
+    const d = difference(roundTrip(v).value, structuredClone(v));
+    assert.is(d, undefined, d);
+  });
+}
+
+test('ordinary messages take the compact path', () => {
+  const ordinary = [
+    { t: 0, i: 1, a: [1, 2] },
+    { t: 1, i: 7, v: 'héllo · 日本語', m: new Map([['k', new Set([new Date(0)])]]) },
+    [-0, NaN, 2 ** 40, -(2 ** 31), 10n ** 30n, -5n, null, undefined, true, /x+/gi],
+    Object.assign(Object.create(null), { a: 1 }),
+    { bytes: Buffer.from('abc'), words: new Uint32Array(4), view: new DataView(new ArrayBuffer(8), 2, 4) },
+  ];
+  for (const v of ordinary) {
+    const r = roundTrip(v);
+    assert.ok(r.compact, `expected the compact path for ${JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}n` : x))}`);
+    assert.is(difference(r.value, structuredClone(v)), undefined);
+  }
+});
+
+test('what compact cannot reproduce exactly goes through ValueSerializer', () => {
+  for (const v of [[1, , 3], Object.assign([1], { x: 1 }), new Error('e'), new Number(1), '\uD800', new (class A {})()]) {
+    assert.not.ok(roundTrip(v).compact);
+  }
+});
+
+test('transferred buffers move on both paths, and listed buffers the value lacks are detached too', () => {
+  for (const extra of [undefined, new Error('forces ValueSerializer')]) {
+    const a = new Uint8Array([1, 2, 3]).buffer;
+    const unused = new ArrayBuffer(4);
+    const { body, buffers } = encodeMessage({ a, extra }, [a, unused]);
+    assert.is(a.byteLength, 0);
+    assert.is(unused.byteLength, 0);
+    const got = decodeMessage(body, buffers) as { a: ArrayBuffer };
+    assert.equal([...new Uint8Array(got.a)], [1, 2, 3]);
+  }
+});
+
+test('a big buffer that is not transferred travels out of band as a copy, the sender keeps it', () => {
+  const big = new Uint8Array(1 << 20).fill(7);
+  const { body, buffers } = encodeMessage({ big, again: big }, undefined);
+  assert.ok(body.byteLength < 100, `body is ${body.byteLength} bytes`);
+  assert.is(buffers.length, 1);
+  assert.is(big.byteLength, 1 << 20);
+  const got = decodeMessage(body, buffers) as { big: Uint8Array; again: Uint8Array };
+  assert.is(got.big, got.again);
+  assert.is(got.big[12345], 7);
+});
+
+test('a function still fails as structured clone fails', () => {
+  assert.throws(() => encodeMessage({ f: () => 1 }, undefined), (e: Error) => e.name === 'DataCloneError');
+});
+
+test('malformed compact bodies are ProtocolErrors', () => {
+  const bad = [
+    [COMPACT_MARK],
+    [COMPACT_MARK, 99],
+    [COMPACT_MARK, 9, 0xff, 0xff, 0xff, 0xff, 0x0f], // an array announcing 4 G items
+    [COMPACT_MARK, 17, 0], // a reference to nothing
+    [COMPACT_MARK, 15, 0], // an out-of-band buffer that was not sent
+    [COMPACT_MARK, 0x80, 0x80], // bytes after the value
+    [COMPACT_MARK, 11, 1, 0x61, 1, 0x21], // a RegExp with a bad flag
+  ];
+  for (const bytes of bad) {
+    assert.throws(() => decodeMessage(new Uint8Array(bytes), []), (e: Error) => e instanceof ProtocolError, `bytes ${bytes}`);
+  }
+});
+
+test('random bytes decode to a value or a ProtocolError, never anything else', () => {
+  const base = encodeMessage({ t: 0, i: 3, p: ['a', 'b'], a: [1, 'x', new Map([[1, new Uint16Array(3)]])] }, undefined).body;
+  for (let i = 0; i < 5000; i++) {
+    const bytes = i % 2 ? Uint8Array.from(base) : randomBytes(1 + (i % 40));
+    bytes[0] = COMPACT_MARK;
+    if (i % 2) bytes[1 + (i % (bytes.length - 1))] = randomBytes(1)[0]!;
+    try {
+      decodeMessage(bytes, []);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw new Error(`bytes ${[...bytes]} threw ${e}`);
+    }
+  }
+});
+
+test.run();

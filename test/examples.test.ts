@@ -1,0 +1,52 @@
+// Every example runs as a user would run it, as its own process, and exits by itself.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify, stripVTControlCharacters } from 'node:util';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const run = promisify(execFile);
+
+async function example(file: string): Promise<string> {
+  const path = fileURLToPath(new URL(`../examples/${file}`, import.meta.url));
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', path], { timeout: 60_000 });
+  return stripVTControlCharacters(stdout);
+}
+
+test('tour (npm start): every boundary shows a callback, a transfer and an error, then the cost table', async () => {
+  const out = await example('tour.ts');
+  for (const boundary of ['worker thread', 'worker pool', 'child process', 'unix socket']) {
+    const section = out.slice(out.indexOf(`\n${boundary}`));
+    assert.match(section, 'watch(callback)      → the callback ran for ticks 1, 2, 3', boundary);
+    assert.match(section, 'and here the buffer is now 0 bytes', boundary);
+    assert.match(section, 'threw RangeError (E_DIV_ZERO): division by zero', boundary);
+    assert.match(out, new RegExp(`\\| ${boundary}[^|]* \\| [\\d.]+ µs \\| [\\d,]+ \\|`), `${boundary} row`);
+  }
+});
+
+test('worker: a call, a transfer, a callback and an error cross', async () => {
+  const out = await example('worker/main.ts');
+  assert.match(out, 'add(1, 2) = 3');
+  assert.match(out, 'here it is 0 bytes');
+  assert.match(out, 'tick 3');
+  assert.match(out, 'caught RangeError (E_DIV_ZERO): division by zero');
+});
+
+test('sibling process: resize in a child, the input moved, the child closed', async () => {
+  const out = await example('sibling/main.ts');
+  assert.match(out, /child \d+ started from parent \d+/);
+  assert.match(out, 'resize → 200×150');
+  assert.match(out, 'the input here is now 0 bytes');
+  assert.match(out, 'a bad width → RangeError: width must be 1..200, got 0');
+  assert.match(out, 'child closed');
+});
+
+test('daemon: clients write, a watcher hears both, the daemon stops cleanly', async () => {
+  const out = await example('daemon/demo.ts');
+  assert.match(out, /daemon listening on \S+kv\.sock/);
+  assert.match(out, 'watcher: alice:seen =');
+  assert.match(out, 'watcher: bob:seen =');
+  assert.match(out, 'daemon stopped (exit code 0)');
+});
+
+test.run();

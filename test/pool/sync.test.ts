@@ -1,0 +1,213 @@
+/**
+ * createSyncFn(): a function that runs on a dedicated worker and answers
+ * synchronously. Every test uses a real worker.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CallTimeoutError, ChannelClosedError, NotCloneableError, createSyncFn, type SyncFn } from '../../src/index.ts';
+import type * as tasks from '../fixtures/pool/sync-tasks.ts';
+
+const TASKS = new URL('../fixtures/pool/sync-tasks.ts', import.meta.url);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  assert.unreachable('expected a throw');
+}
+
+const add = createSyncFn<typeof tasks.default>(TASKS);
+const echo = createSyncFn<typeof tasks.echo>(TASKS, 'echo');
+const later = createSyncFn<typeof tasks.later>(TASKS, 'later');
+
+test.after(async () => {
+  await Promise.all([add.close(), echo.close(), later.close()]);
+});
+
+test('the default export answers synchronously', () => {
+  const sum: number = add(1, 2);
+  assert.is(sum, 3);
+  for (let i = 0; i < 1000; i++) assert.is(add(i, 1), i + 1);
+});
+
+test('values arrive as structured clone carries them', () => {
+  const value = {
+    n: -0,
+    big: 2n ** 70n,
+    s: 'héllo',
+    u: undefined,
+    d: new Date(0),
+    m: new Map([[1, { deep: [1, 2, 3] }]]),
+    set: new Set(['a']),
+    bytes: new Uint8Array([1, 2, 3]),
+    re: /x/g,
+  };
+  assert.equal(echo(value), value);
+  assert.is(echo(undefined), undefined);
+  assert.is(echo(null), null);
+});
+
+test('an async function is awaited in the worker', () => {
+  const v: string = later('done', 20);
+  assert.is(v, 'done');
+});
+
+test('an error thrown in the worker is thrown here, with its shape', () => {
+  const fail = createSyncFn<typeof tasks.fail>(TASKS, 'fail');
+  try {
+    const e = thrown(() => fail('out of range')) as RangeError & { code: string; detail: unknown };
+    assert.instance(e, RangeError);
+    assert.is(e.name, 'RangeError');
+    assert.is(e.message, 'out of range');
+    assert.is(e.code, 'E_FIXTURE');
+    assert.equal(e.detail, { n: 1 });
+    assert.is((e.cause as Error).message, 'underneath');
+    assert.match(e.stack!, /at \[remote\] /);
+    assert.match(e.stack!, /sync-tasks\.ts/);
+
+    const failLater = createSyncFn<typeof tasks.failLater>(TASKS, 'failLater');
+    const e2 = thrown(() => failLater('rejected')) as Error;
+    assert.instance(e2, TypeError);
+    assert.is(e2.message, 'rejected');
+    void failLater.close();
+
+    const throwValue = createSyncFn<typeof tasks.throwValue>(TASKS, 'throwValue');
+    assert.is(thrown(() => throwValue()), 42);
+    // The function still serves after throwing.
+    assert.instance(thrown(() => fail('again')), RangeError);
+    void throwValue.close();
+  } finally {
+    void fail.close();
+  }
+});
+
+test('a call past its timeout throws CallTimeoutError; its late reply is dropped and the next call gets its own answer', async () => {
+  const slow = createSyncFn<typeof tasks.later>(TASKS, 'later', { timeout: 300 });
+  try {
+    assert.is(slow('warm', 0), 'warm'); // the worker's start does not count against the timeout
+    const t = performance.now();
+    const e = thrown(() => slow('too late', 450)) as CallTimeoutError;
+    const waited = performance.now() - t;
+    assert.instance(e, CallTimeoutError);
+    assert.is(e.code, 'ERR_FARCALL_TIMEOUT');
+    assert.match(e.message, /sync-tasks\.ts#later\(\) timed out after 300 ms/);
+    assert.ok(waited >= 295 && waited < 600, `waited ${waited} ms`);
+    // 'too late' answers (at ~450 ms) while this call waits for its own (at ~500 ms).
+    assert.is(slow('next', 200), 'next');
+    // Another late answer, this time already waiting on the port when the next call starts.
+    assert.instance(thrown(() => slow('late again', 400)), CallTimeoutError);
+    await sleep(200);
+    for (const v of ['a', 'b', 'c']) assert.is(slow(v, 0), v);
+  } finally {
+    await slow.close();
+  }
+});
+
+test('after a timeout on a blocked worker, the next call waits for the worker and gets its own answer', async () => {
+  const block = createSyncFn<typeof tasks.block>(TASKS, 'block', { timeout: 400 });
+  try {
+    assert.is(block(0), 0);
+    assert.instance(thrown(() => block(600, 'first')), CallTimeoutError);
+    // The worker is still busy with 'first' for ~200 ms; then it runs this call.
+    assert.is(block(1, 'second'), 'second');
+  } finally {
+    await block.close();
+  }
+});
+
+test('close() stops the worker; later calls throw ChannelClosedError', async () => {
+  const f = createSyncFn<typeof tasks.default>(TASKS);
+  assert.is(f(2, 2), 4);
+  await f.close();
+  const e = thrown(() => f(1, 1)) as ChannelClosedError;
+  assert.instance(e, ChannelClosedError);
+  assert.is(e.code, 'ERR_FARCALL_CLOSED');
+  assert.match(e.message, /was closed/);
+  await f.close(); // twice is fine
+});
+
+test('a program that never closes its sync function still exits by itself', async () => {
+  const script = fileURLToPath(new URL('../fixtures/pool/sync-exit.ts', import.meta.url));
+  const started = performance.now();
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', script], { timeout: 15_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+  assert.match(out, /add\(2, 3\) = 5/);
+  assert.ok(performance.now() - started < 15_000);
+});
+
+test('a worker that exits or dies of an uncaught error fails the blocked call and every later one', () => {
+  const exit = createSyncFn<typeof tasks.exit>(TASKS, 'exit');
+  const e = thrown(() => exit(3)) as ChannelClosedError;
+  assert.instance(e, ChannelClosedError);
+  assert.match(e.message, /exited with code 3/);
+  assert.is(thrown(() => exit(0)), e);
+
+  const crash = createSyncFn<typeof tasks.crash>(TASKS, 'crash');
+  const c = thrown(() => crash('kaboom')) as ChannelClosedError;
+  assert.instance(c, ChannelClosedError);
+  assert.match(c.message, /uncaught error: kaboom/);
+  assert.is((c.cause as Error).message, 'kaboom');
+});
+
+test('arguments and results that cannot be cloned throw NotCloneableError; the function keeps serving', () => {
+  const e = thrown(() => (echo as unknown as SyncFn<(v: unknown) => unknown>)(() => 1)) as NotCloneableError;
+  assert.instance(e, NotCloneableError);
+  assert.match(e.message, /arguments of sync-tasks\.ts#echo\(\) could not be cloned/);
+  assert.is(echo('still here'), 'still here');
+
+  const give = createSyncFn<typeof tasks.giveFunction>(TASKS, 'giveFunction');
+  const r = thrown(() => give()) as NotCloneableError;
+  assert.instance(r, NotCloneableError);
+  assert.match(r.message, /result of giveFunction\(\) could not be cloned/);
+  void give.close();
+});
+
+test('a missing export or a module that does not load throws a clear error on call', () => {
+  const missing = createSyncFn(TASKS, 'nope');
+  const e = thrown(() => missing()) as TypeError;
+  assert.instance(e, TypeError);
+  assert.match(e.message, /has no function exported as "nope"/);
+  assert.match(e.message, /its functions: .*later/);
+  void missing.close();
+
+  const notFn = createSyncFn(TASKS, 'notAFunction');
+  assert.match((thrown(() => notFn()) as Error).message, /no function exported as "notAFunction"/);
+  void notFn.close();
+
+  const absent = createSyncFn(new URL('../fixtures/pool/no-such-module.ts', import.meta.url));
+  assert.match((thrown(() => absent()) as Error).message, /no-such-module\.ts could not be loaded/);
+  void absent.close();
+});
+
+test('bad arguments to createSyncFn() name what was expected and what was given', () => {
+  const loose = createSyncFn as unknown as (...args: unknown[]) => unknown;
+  const check = (args: unknown[], ...includes: string[]): void => {
+    const e = thrown(() => loose(...args)) as Error;
+    assert.instance(e, TypeError);
+    for (const s of includes) assert.ok(e.message.includes(s), `"${e.message}" should mention "${s}"`);
+  };
+  check([], 'createSyncFn() expects a module path or file URL', 'got undefined');
+  check([42], 'got number 42');
+  check([TASKS, 7], 'exportName must be a non-empty string', 'got number 7');
+  check([TASKS, ''], 'exportName must be a non-empty string');
+  check([TASKS, 'add', 'fast'], 'options must be an object', 'got a string');
+  check([TASKS, 'add', { timeout: -1 }], 'option timeout', 'got number -1');
+});
+
+test('types: parameters and the awaited result of F', () => {
+  const typed = (f: SyncFn<typeof tasks.later>): string => f('x', 0);
+  void typed;
+  // @ts-expect-error a string is not a number
+  const wrong = (f: SyncFn<typeof tasks.default>) => f('1', 2);
+  void wrong;
+});
+
+test.run();
