@@ -2,6 +2,7 @@
  * Runs the bench matrix: every chosen subject × payload, latency and
  * throughput at several calls in flight, each figure the median of rounds.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +203,13 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
   const total = subjects.length * payloads.length;
   const dir = await mkdtemp(join(tmpdir(), 'farcall-bench-'));
   const ctx: Context = { dir, threads: s.threads };
+  // Interrupted: leave no socket files behind (the servers and children end with this process's pipes).
+  const interrupted = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+    process.stderr.write('\ninterrupted\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
   try {
     for (const subject of subjects) {
       const label = TRANSPORTS.find((t) => t.id === subject.transport)!.label;
@@ -234,6 +242,7 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
       await stopQuietly(running);
     }
   } finally {
+    process.off('SIGINT', interrupted);
     await rm(dir, { recursive: true, force: true });
   }
   const after = await busyPercent();
