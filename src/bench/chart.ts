@@ -56,6 +56,8 @@ interface Bar {
   ratio?: string;
 }
 
+const panelTitle = (m: Metric): string => `${m.short}, ${m.lowerIsBetter ? 'lower' : 'higher'} is better`;
+
 /** Splits `text` into lines of at most about `width` characters. */
 function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -90,7 +92,9 @@ export function chart(r: Results): string {
   const groups = r.transports.map((t) => ({ t, subjects: r.subjects.filter((s) => s.transport === t.id) })).filter((g) => g.subjects.length > 0);
   const plotW = groups.reduce((w, g) => w + g.subjects.length * (barW + barGap) - barGap + groupGap, groupGap);
   const axisW = 58;
-  const panelW = Math.max(axisW + plotW + 16, 250);
+  // Wide enough for the plot and for the longest panel title (12 px text, about 6.4 px a character).
+  const titleW = Math.max(...metrics.map((m) => panelTitle(m).length)) * 6.4;
+  const panelW = Math.ceil(Math.max(axisW + plotW + 16, axisW + titleW + 12, 250));
   const plotH = 150;
   const rowTitleH = 22;
   const panelTitleH = 20;
@@ -156,7 +160,7 @@ export function chart(r: Results): string {
 
   function panel(x0: number, y0: number, m: Metric, bars: Bar[], gs: typeof groups): string {
     const o: string[] = [`<g transform="translate(${x0},${y0})">`];
-    const title = `${m.short}, ${m.lowerIsBetter ? 'lower' : 'higher'} is better`;
+    const title = panelTitle(m);
     o.push(`<text x="${axisW}" y="14" font-size="12" fill="#202124">${escapeXml(title)}</text>`);
     const top = panelTitleH;
     const bottom = top + plotH;
