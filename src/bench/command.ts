@@ -1,5 +1,6 @@
 /** `farcall bench`: options, the run, and where its results go. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -161,9 +162,19 @@ export async function bench(args: string[], version: string): Promise<number> {
     process.stdout.write(benchHelp() + '\n');
     return 0;
   }
+  if (a.out) {
+    // Before the run, not after it: a run is too long to lose to a bad path.
+    try {
+      await mkdir(a.out, { recursive: true });
+      await access(a.out, constants.W_OK);
+    } catch (err) {
+      throw new UsageError(`--out cannot write to ${a.out}: ${(err as Error).message}`);
+    }
+  }
+  const pin = a.settings.pinned && !a.settings.latencyOnly;
   const progress = progressOn(process.stderr, true);
-  const results = await runMatrix(a.settings, progress, version, ['farcall', 'bench', ...args].join(' ')).finally(() => a.settings.pinned || progress.end());
-  if (a.settings.pinned && !a.settings.latencyOnly) {
+  const results = await runMatrix(a.settings, progress, version, ['farcall', 'bench', ...args].join(' ')).finally(() => pin || progress.end());
+  if (pin) {
     const pinned = await pinnedPass(a.settings, progress).finally(() => progress.end());
     if ('note' in pinned) {
       results.pinNote = pinned.note;
@@ -178,7 +189,6 @@ export async function bench(args: string[], version: string): Promise<number> {
   const json = JSON.stringify({ ...results, comparisons: compare(results) }, null, 2) + '\n';
   const md = markdown(results);
   if (a.out) {
-    await mkdir(a.out, { recursive: true });
     await writeFile(join(a.out, 'results.json'), json);
     await writeFile(join(a.out, 'results.md'), md);
     await writeFile(join(a.out, 'chart.svg'), chart(results));

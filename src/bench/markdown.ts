@@ -15,7 +15,7 @@ export function num(v: number): string {
 }
 
 const fig = (f: Figure): string => `${num(f.median)} (${num(f.min)}–${num(f.max)})`;
-const ratio = (x: number): string => `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(2)}×`;
+const ratio = (x: number): string => `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`;
 
 /** A p99 taken from fewer round trips than this per round is marked. */
 export const FEW_SAMPLES = 100;

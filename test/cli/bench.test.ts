@@ -60,6 +60,7 @@ test('a bad option, a bad value or an unknown command exits 2 with a clear messa
     [['bench', '--out'], /argument missing/],
     [['bench', 'extra'], /unexpected argument 'extra'/],
     [['launch'], /farcall: unknown command 'launch'; commands: bench/],
+    [['bench', '--payloads', 'empty', '--out', fileURLToPath(import.meta.url)], /--out cannot write to .*bench\.test\.ts/],
   ];
   const results = await Promise.all(cases.map(([args]) => run(cli, args)));
   results.forEach((r, i) => {
