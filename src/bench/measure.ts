@@ -18,6 +18,14 @@ export interface Latency {
   p99: Figure;
 }
 
+/** What latency() measured: the figures, and what they rest on. */
+export interface LatencyRun extends Latency {
+  /** Round trips timed in the smallest round (a p99 of fewer than 100 says little). */
+  samples: number;
+  /** Calls per second of the rounds themselves: one call at a time, back to back. */
+  rate: Figure;
+}
+
 export interface MeasureOptions {
   /** Rounds per figure. Default 5. */
   rounds?: number;
@@ -25,6 +33,8 @@ export interface MeasureOptions {
   time?: number;
   /** Milliseconds of warm-up before the first round. Default 100. */
   warmup?: number;
+  /** Round trips each latency round times at least, however long they take. Default 10. */
+  minSamples?: number;
 }
 
 export function figure(samples: number[], unit: Figure['unit']): Figure {
@@ -38,25 +48,30 @@ export function figure(samples: number[], unit: Figure['unit']): Figure {
  * ping-pong that a plain loop times at ~50 µs on the same machine, so round
  * trips are sampled here directly.)
  */
-export async function latency(call: () => Promise<unknown>, o: MeasureOptions = {}): Promise<Latency> {
-  const { rounds = 5, time = 300, warmup = 100 } = o;
-  await sample(call, warmup);
+export async function latency(call: () => Promise<unknown>, o: MeasureOptions = {}): Promise<LatencyRun> {
+  const { rounds = 5, time = 300, warmup = 100, minSamples = 10 } = o;
+  await sample(call, warmup, minSamples);
   const p50: number[] = [];
   const p99: number[] = [];
+  const rate: number[] = [];
+  let samples = Infinity;
   for (let r = 0; r < rounds; r++) {
-    const s = await sample(call, time);
+    const start = performance.now();
+    const s = await sample(call, time, minSamples);
+    rate.push(s.length / ((performance.now() - start) / 1000));
     s.sort((a, b) => a - b);
+    samples = Math.min(samples, s.length);
     p50.push(s[Math.floor(s.length * 0.5)]! * 1000);
     p99.push(s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]! * 1000);
   }
-  return { p50: figure(p50, 'µs'), p99: figure(p99, 'µs') };
+  return { p50: figure(p50, 'µs'), p99: figure(p99, 'µs'), samples, rate: figure(rate, 'calls/s') };
 }
 
-/** Milliseconds of each sequential call, for `time` ms (at least 10 calls). */
-async function sample(call: () => Promise<unknown>, time: number): Promise<number[]> {
+/** Milliseconds of each sequential call, for `time` ms (at least `min` calls). */
+async function sample(call: () => Promise<unknown>, time: number, min: number): Promise<number[]> {
   const out: number[] = [];
   const end = performance.now() + time;
-  while (out.length < 10 || performance.now() < end) {
+  while (out.length < min || performance.now() < end) {
     const t = performance.now();
     await call();
     out.push(performance.now() - t);
@@ -64,28 +79,38 @@ async function sample(call: () => Promise<unknown>, time: number): Promise<numbe
   return out;
 }
 
-/** Calls per second with `inFlight` calls outstanding at all times. */
-export async function throughput(call: () => Promise<unknown>, inFlight: number, o: MeasureOptions = {}): Promise<Figure> {
+/**
+ * Calls per second with `inFlight` calls outstanding at all times. The calls
+ * flow without a break from the warm-up to the last round; each round is a
+ * window of that flow (its completions ÷ its length), so only the last
+ * round waits for the calls still out to come back.
+ */
+export function throughput(call: () => Promise<unknown>, inFlight: number, o: MeasureOptions = {}): Promise<Figure> {
   const { rounds = 5, time = 300, warmup = 100 } = o;
-  await keepInFlight(call, inFlight, warmup);
-  const rates: number[] = [];
-  for (let r = 0; r < rounds; r++) rates.push(await keepInFlight(call, inFlight, time));
-  return figure(rates, 'calls/s');
-}
-
-function keepInFlight(call: () => Promise<unknown>, inFlight: number, time: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const end = start + time;
-    let done = 0;
+    const rates: number[] = [];
+    let round = warmup > 0 ? -1 : 0; // -1: warming up
+    let windowStart = performance.now();
+    let windowEnd = windowStart + (round < 0 ? warmup : time);
+    let completed = 0;
     let outstanding = 0;
+    let stopping = false;
     let failed = false;
     const next = (): void => {
       outstanding--;
-      done++;
       if (failed) return;
-      if (performance.now() < end) launch();
-      else if (outstanding === 0) resolve(done / ((performance.now() - start) / 1000));
+      completed++;
+      const now = performance.now();
+      if (!stopping && now >= windowEnd) {
+        if (round >= 0) rates.push(completed / ((now - windowStart) / 1000));
+        round++;
+        completed = 0;
+        windowStart = now;
+        windowEnd = now + time;
+        stopping = round === rounds;
+      }
+      if (!stopping) launch();
+      else if (outstanding === 0) resolve(figure(rates, 'calls/s'));
     };
     const fail = (err: unknown): void => {
       failed = true;

@@ -1,0 +1,164 @@
+// `farcall bench` as a user runs it: real processes, real transports, tiny rounds.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseXml } from './xml.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'src/cli.ts');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], execArgv: string[] = ['--import', 'tsx']): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [...execArgv, file, ...args], { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The smallest run that still starts every subject of a transport: one round of a few ms. */
+const tiny = ['--payloads', 'empty', '--rounds', '1', '--time', '5', '--warmup', '5'];
+
+test('farcall --help lists the commands and how to get their options', async () => {
+  const r = await run(cli, ['--help']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Usage: farcall <command>/);
+  assert.match(r.stdout, /^\s+bench\s+compare same-host transports/m);
+  assert.match(r.stdout, /farcall <command> --help/);
+});
+
+test('farcall bench --help lists every option, transport and payload, and says how latency is sampled', async () => {
+  const r = await run(cli, ['bench', '--help']);
+  assert.is(r.code, 0, r.stderr);
+  for (const option of ['--transports', '--payloads', '--quick', '--json', '--out', '--time', '--rounds', '--warmup', '--help']) {
+    assert.ok(r.stdout.includes(option), `help mentions ${option}`);
+  }
+  for (const name of ['worker', 'child', 'unix', 'tcp', 'pool', 'empty', 'obj-1k', 'obj-64k', 'buf-1m-moved', 'buf-64m']) {
+    assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `help lists ${name}`);
+  }
+  assert.match(r.stdout, /plain loop/);
+  assert.match(r.stdout, /tinybench/);
+});
+
+test('a bad option, a bad value or an unknown command exits 2 with a clear message', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['bench', '--nope'], /farcall bench: unknown option '--nope'/],
+    [['bench', '--transports', 'worker,pigeon'], /unknown transport 'pigeon'; expected one or more of: worker, child, unix, tcp, pool/],
+    [['bench', '--payloads', 'huge'], /unknown payload 'huge'/],
+    [['bench', '--time', '0'], /--time must be a whole number from 1/],
+    [['bench', '--rounds', 'many'], /--rounds must be a whole number/],
+    [['bench', '--out'], /argument missing/],
+    [['bench', 'extra'], /unexpected argument 'extra'/],
+    [['launch'], /farcall: unknown command 'launch'; commands: bench/],
+    [['bench', '--payloads', 'empty', '--out', fileURLToPath(import.meta.url)], /--out cannot write to .*bench\.test\.ts/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => run(cli, args)));
+  results.forEach((r, i) => {
+    const [args, message] = cases[i]!;
+    assert.is(r.code, 2, `exit code for ${args.join(' ')}`);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /--help' for the options/);
+    assert.is(r.stdout, '', `nothing on stdout for ${args.join(' ')}`);
+  });
+});
+
+test('a tiny run writes valid JSON, markdown and an SVG chart that parses', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'farcall-bench-test-'));
+  try {
+    const r = await run(cli, ['bench', '--transports', 'worker', ...tiny, '--json', '--out', out]);
+    assert.is(r.code, 0, r.stderr);
+    // Not a terminal: plain progress lines on stderr.
+    assert.match(r.stderr, /^\[1\/\d+\] worker port · raw postMessage · empty call$/m);
+
+    const printed = JSON.parse(r.stdout);
+    const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8'));
+    assert.equal(printed, saved);
+    assert.is(saved.tool, 'farcall bench');
+    assert.type(saved.machine.cpu, 'string');
+    assert.ok(saved.machine.cores >= 1);
+    assert.match(saved.machine.node, /^v\d+/);
+    assert.equal(saved.settings.inFlight, [1, 16, 1000]);
+    const farcall = saved.cells.find((c: { subject: string }) => c.subject === 'worker/farcall');
+    assert.ok(farcall, 'a farcall cell');
+    assert.is(farcall.error, undefined);
+    for (const f of [farcall.latency.p50, farcall.latency.p99, farcall.throughput['1'], farcall.throughput['16'], farcall.throughput['1000']]) {
+      assert.ok(f.median > 0 && f.min <= f.median && f.median <= f.max, JSON.stringify(f));
+    }
+    const ratio = saved.comparisons.find((c: { subject: string }) => c.subject === 'worker/farcall');
+    assert.is(ratio.vsRaw.p50.who, 'raw postMessage');
+    assert.ok(ratio.vsRaw.p50.ratio > 0);
+
+    const md = await readFile(join(out, 'results.md'), 'utf8');
+    assert.match(md, /^# farcall bench/m);
+    assert.match(md, /\*\*Machine:\*\* .+ CPU/);
+    assert.match(md, /\| transport \| who \| p50 \(µs\) \| p99 \(µs\) \| 1 in flight \(calls\/s\)/);
+    assert.match(md, /^\| worker port \| raw postMessage \| [\d.,]+ \(/m);
+    assert.match(md, /^\|  \| ↳ vs raw postMessage \| [\d.]+× \|/m);
+
+    const svg = await readFile(join(out, 'chart.svg'), 'utf8');
+    const xml = parseXml(svg);
+    assert.is(xml.root, 'svg');
+    assert.ok(xml.elements.filter((e) => e === 'rect').length > 3, 'bars');
+    assert.ok(xml.texts.includes('round trip (µs, log)'), 'latency axis label');
+    assert.ok(xml.texts.includes('calls/s (log)'), 'throughput axis label');
+    assert.ok(xml.texts.includes('transport'), 'x axis label');
+    assert.ok(xml.texts.includes('farcall') && xml.texts.includes('raw mechanism'), 'legend');
+    assert.ok(xml.texts.some((t) => t.includes(saved.machine.cpu)), 'the machine');
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('--pin times the round trips again on one CPU (or says why it could not)', async () => {
+  const r = await run(cli, ['bench', '--transports', 'worker', ...tiny, '--pin', '--json']);
+  assert.is(r.code, 0, r.stderr);
+  const results = JSON.parse(r.stdout);
+  assert.is(results.settings.pinned, true);
+  assert.match(r.stderr, /^\[1\/\d+\] on one CPU · worker port · raw postMessage · empty call$/m);
+  const farcall = results.cells.find((c: { subject: string }) => c.subject === 'worker/farcall');
+  if (results.pinNote) assert.match(results.pinNote, /taskset/);
+  else assert.ok(farcall.pinned.p50.median > 0, JSON.stringify(farcall));
+});
+
+test('the XML check itself rejects what is not well formed', () => {
+  for (const bad of ['<svg><g></svg>', '<svg a="1" a="2"/>', '<svg>a & b</svg>', '<svg><text x=1>t</text></svg>', '<svg/><svg/>']) {
+    assert.throws(() => parseXml(bad), undefined, bad);
+  }
+  assert.is(parseXml('<?xml version="1.0"?><svg><text>a &amp; b</text></svg>').texts[0], 'a & b');
+});
+
+test('the built command runs from dist without the peers installed: they are left out with a note', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'farcall-dist-test-'));
+  try {
+    // Built the way `npm run build` builds, into a folder where no node_modules can be found.
+    const built = await run(join(root, 'node_modules/typescript/bin/tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], []);
+    assert.is(built.code, 0, built.stdout + built.stderr);
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'farcall', version: '0.0.0-test', type: 'module' }));
+    const r = await run(join(dir, 'dist/cli.js'), ['bench', '--transports', 'worker,child,pool', ...tiny, '--json'], []);
+    assert.is(r.code, 0, r.stderr);
+    const results = JSON.parse(r.stdout);
+    assert.is(results.version, '0.0.0-test');
+    assert.equal(
+      results.missing.map((m: { package: string }) => m.package),
+      ['comlink', 'birpc', 'piscina'],
+    );
+    for (const id of ['worker/farcall', 'child/farcall', 'pool/farcall', 'child/raw', 'child/ipc-advanced']) {
+      const cell = results.cells.find((c: { subject: string }) => c.subject === id);
+      assert.ok(cell?.latency?.p50?.median > 0, `${id} measured: ${JSON.stringify(cell)}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
