@@ -2,6 +2,7 @@ import { MessagePort, Worker, parentPort } from 'node:worker_threads';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { MsgType, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
+import { QuietFlush } from './quiet-flush.ts';
 
 /** comlink's endpoint shape: anything with postMessage and message events. */
 export interface Endpoint {
@@ -46,7 +47,7 @@ export class PortTransport implements MessageTransport {
   readonly capabilities: TransportCapabilities;
   private sink: TransportSink | undefined;
   private queue: Queued[] = [];
-  private flushScheduled = false;
+  private readonly batch = new QuietFlush(() => this.queue.length, () => this.flush());
   private readonly detach: Array<() => void> = [];
   private closed = false;
 
@@ -107,15 +108,10 @@ export class PortTransport implements MessageTransport {
       return;
     }
     this.queue.push({ msg, transfer, onError });
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // A resolved promise rather than queueMicrotask, which makes an AsyncResource per call.
-      void settled.then(this.flush);
-    }
+    this.batch.schedule();
   }
 
   private readonly flush = (): void => {
-    this.flushScheduled = false;
     if (this.queue.length === 0) return;
     const queue = this.queue;
     this.queue = [];
@@ -141,8 +137,14 @@ export class PortTransport implements MessageTransport {
    * are slow (CPU-bound work served synchronously), each finished call's reply
    * leaves now rather than after the calls behind it.
    */
-  private readonly flushIfSlow = (started: number): void => {
-    if (this.queue.length > 0 && performance.now() - started > SLOW_BATCH_MS) this.flush();
+  private readonly flushIfSlow = (since: number): number => {
+    if (this.queue.length === 0) return since;
+    const now = performance.now();
+    if (now - since <= SLOW_BATCH_MS) return since;
+    // The replies so far leave together, and the next ones wait another interval: flushing
+    // every reply from here on would split a long batch of quick calls into single messages.
+    this.flush();
+    return now;
   };
 
   private post(q: Queued): void {
@@ -167,7 +169,6 @@ export class PortTransport implements MessageTransport {
   }
 }
 
-const settled = Promise.resolve();
 /** Milliseconds of reading one batch after which replies stop waiting for the rest of it. */
 const SLOW_BATCH_MS = 1;
 
@@ -192,10 +193,10 @@ function pack(m: Message, out: unknown[]): void {
   }
 }
 
-function unpack(data: unknown[], sink: TransportSink, between?: (started: number) => void): void {
-  const started = between && performance.now();
+function unpack(data: unknown[], sink: TransportSink, between?: (since: number) => number): void {
+  let since = between ? performance.now() : 0;
   for (let j = 0; j < data.length; ) {
-    if (j > 0 && between) between(started!);
+    if (j > 0 && between) since = between(since);
     const tag = data[j];
     if (tag === PACKED_CALL) {
       sink.message({ t: MsgType.Call, i: data[j + 1] as number, p: data[j + 2] as string[], a: data[j + 3] as unknown[] });

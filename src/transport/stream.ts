@@ -6,6 +6,7 @@ import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, encodeFrames, frameSize, type Frame } from '../framing.ts';
 import { PROTOCOL_VERSION, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
+import { QuietFlush } from './quiet-flush.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
 export interface StreamLimits {
@@ -101,7 +102,7 @@ export class StreamTransport implements MessageTransport {
   private pendingBytes = 0;
   /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
-  private flushScheduled = false;
+  private readonly batch = new QuietFlush(() => this.pending.length, () => this.flush());
   private greeted = false;
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -245,15 +246,11 @@ export class StreamTransport implements MessageTransport {
     }
     this.pending.push(frame);
     this.pendingBytes += size;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flush);
-    }
+    this.batch.schedule();
   }
 
   /** One tick's frames leave in one writev. */
   private readonly flush = (): void => {
-    this.flushScheduled = false;
     if (this.closed || this.pending.length === 0) return;
     const chunks = encodeFrames(this.pending);
     this.pending = [];
