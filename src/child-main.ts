@@ -13,7 +13,8 @@ import { attachToPool, POOL_MEMBER_FLAG, type PoolSide } from './pool/control.ts
 import { MsgType } from './protocol.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote } from './rpc/remote.ts';
-import { StreamTransport, failedHello } from './transport/stream.ts';
+import { CHILD_LIMITS_ENV } from './transport/child.ts';
+import { StreamTransport, failedHello, type StreamLimits } from './transport/stream.ts';
 
 const CHANNEL_FD = 3;
 
@@ -28,6 +29,9 @@ function chdir(dir: string): void {
 // The user's module sees its own arguments at argv[2...] and its own path
 // at argv[1], as if run directly.
 const poolMember = process.argv[2] === POOL_MEMBER_FLAG;
+// Read before the user's module loads, so it never sees it in its environment.
+const limits = JSON.parse(process.env[CHILD_LIMITS_ENV] ?? '{}') as StreamLimits;
+delete process.env[CHILD_LIMITS_ENV];
 if (poolMember) process.argv.splice(2, 1);
 const [moduleHref, cwd] = process.argv.splice(2, 2);
 if (moduleHref!.startsWith('file:')) process.argv[1] = fileURLToPath(moduleHref!);
@@ -62,7 +66,7 @@ try {
 
 // The hello goes out only now, so the parent's spawn() resolves once the module is loaded.
 const channel = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
-transport = new StreamTransport(channel, channel, { label: 'parent process' });
+transport = new StreamTransport(channel, channel, { label: 'parent process', ...limits });
 peer = new Peer(transport);
 peer.expose(exposed ? exposed.value : { ...ns });
 if (poolMember) attachToPool(createRemote<PoolSide>(peer, 0));

@@ -10,6 +10,7 @@ import { ChildTransport } from './transport/child.ts';
 import { moduleHref } from './module-href.ts';
 import { POOL_MEMBER_FLAG } from './pool/control.ts';
 import { checkLimits } from './transport/socket.ts';
+import { CHILD_LIMITS_ENV } from './transport/child.ts';
 import { isStartFailure, type StreamLimits } from './transport/stream.ts';
 
 /** `startTimeout` takes the place of `helloTimeout`: the child's hello comes once its module has loaded. */
@@ -123,7 +124,8 @@ export function startChild(href: string, options: ChildSettings, role: 'child' |
   // against the cwd, and they were written for this process's.
   const entryArgs = [fileURLToPath(entry), ...(role === 'pool-member' ? [POOL_MEMBER_FLAG] : []), href, options.cwd ?? ''];
   const child = spawnProcess(process.execPath, [...options.execArgv, ...entryArgs, ...options.args], {
-    env: options.env,
+    // The child's end of the pipe takes the same size limits, or it would refuse what this side allows.
+    env: { ...(options.env ?? process.env), [CHILD_LIMITS_ENV]: JSON.stringify({ maxMessageSize: options.maxMessageSize, maxWriteBuffer: options.maxWriteBuffer }) },
     stdio: [...options.stdio, 'pipe'] as StdioOptions,
   });
   // The child's hello comes once its module has loaded; the caller's start timeout bounds that wait.

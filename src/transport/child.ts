@@ -69,3 +69,6 @@ export class ChildTransport implements MessageTransport {
 function toError(v: unknown): Error {
   return v instanceof Error ? v : new Error(String(v));
 }
+
+/** How spawn() hands the child its end's stream limits; the child removes it from its environment. */
+export const CHILD_LIMITS_ENV = 'FARCALL_CHILD_LIMITS';

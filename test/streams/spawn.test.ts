@@ -212,6 +212,17 @@ test('args, env, cwd and execArgv reach the child', async () => {
   await child.close();
 });
 
+test("maxMessageSize holds on the child's end too: a reply over it fails that call, and the child serves on", async () => {
+  const child = await spawn<typeof ChildApi>(childApi, { maxMessageSize: 1 << 20 });
+  try {
+    const err = await rejection(child.api.bytes(2 << 20));
+    assert.match(String(err), 'exceeds maxMessageSize (1048576 bytes)');
+    assert.is(await child.api.add(1, 2), 3);
+  } finally {
+    await child.close();
+  }
+});
+
 test('bad spawn() options are TypeErrors naming the option', async () => {
   const loose = spawn as (...args: unknown[]) => Promise<unknown>;
   const cases: Array<[Promise<unknown>, ...string[]]> = [
