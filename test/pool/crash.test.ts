@@ -30,6 +30,10 @@ test('an uncaught throw rejects only the tasks of that thread, with the error', 
   const pool = createPool<Tasks>(tasksUrl, { maxThreads: 1 });
   const exits: WorkerExit[] = [];
   pool.on('workerExit', (e) => exits.push(e));
+  // Loaded first: a worker that dies before its "loaded" message is read is
+  // told apart from one whose module failed only by that message, and Node
+  // may deliver the worker's error event ahead of it.
+  await pool.api.add(0, 0);
   const dying = pool.api.throwUncaught('kaboom');
   const alongside = pool.api.sleep(1000); // same thread, still pending when it dies
   const err = await rejects(dying, ChannelClosedError, 'throwUncaught() did not finish', 'threw an uncaught error: kaboom');
