@@ -2,7 +2,7 @@
 // socket beside a raw framed echo, big payloads, and the codec beside v8.serialize.
 import { fork, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 /** Progress on stderr, so stdout stays the tables. */
 const progress = (what: string): void => void process.stderr.write(`  measuring ${what}…\n`);
 const dir = mkdtempSync(join(tmpdir(), 'farcall-bench-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 function ipcEcho(serialization: 'json' | 'advanced'): { call: () => Promise<unknown>; stop(): void } {
   const child = fork(here('./workers/ipc-child.mjs'), { serialization, execArgv: [] });
