@@ -1,18 +1,20 @@
 // Issue bars for the core: farcall over a worker beside raw postMessage, comlink and birpc.
 // Run directly with `--pinned-part` it measures only the round trips and prints JSON
 // (benchmarks/run.ts runs it that way under taskset -c 0).
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { createBirpc } from 'birpc';
-import { wrap, releaseProxy } from 'farcall';
+import * as farcallSource from 'farcall';
 import { latency, throughput, type Figure, type MeasureOptions } from '../src/bench/measure.ts';
 import { runPinned } from '../src/bench/pinned.ts';
 import { startThread } from '../src/pool/thread.ts';
 import { table, type Row } from './table.ts';
 
 type AddApi = { add(a: number, b: number): number };
+const RAW_CALL = 'raw postMessage, id + args';
 const here = (p: string): URL => new URL(p, import.meta.url);
 
 interface Subject {
@@ -39,7 +41,7 @@ function rawPingPong(): Subject {
 }
 
 /** Raw with ids: one postMessage per call, replies matched by id, as a library without batching does. */
-function rawWithIds(): Subject {
+function rawWithIds(who = 'raw postMessage'): Subject {
   const w = new Worker(here('./workers/raw.mjs'));
   const pending = new Map<number, (v: unknown) => void>();
   w.on('message', (m: { i: number }) => {
@@ -49,7 +51,7 @@ function rawWithIds(): Subject {
   });
   let id = 0;
   return {
-    who: 'raw postMessage',
+    who,
     call: () =>
       new Promise((r) => {
         const i = id++;
@@ -60,10 +62,19 @@ function rawWithIds(): Subject {
   };
 }
 
+/**
+ * farcall from its build when there is one, as users run it: from the
+ * TypeScript sources, tsx's transform adds helper calls of its own to every
+ * closure farcall makes per call. The table says which was measured.
+ */
+const built = existsSync(fileURLToPath(here('../dist/index.js')));
+const lib: typeof farcallSource = built ? await import(here('../dist/index.js').href) : farcallSource;
+const farcallBuild = built ? 'the build in dist/' : 'the TypeScript sources under tsx (run npm run build to measure the build)';
+
 function farcall(): Subject {
-  const w = startThread(here('./workers/farcall-worker.ts'));
-  const api = wrap<AddApi>(w);
-  return { who: 'farcall', call: () => api.add(1, 2), stop: () => (api[releaseProxy](), w.terminate()) };
+  const w = built ? new Worker(here('./workers/farcall-worker.mjs')) : startThread(here('./workers/farcall-worker.ts'));
+  const api = lib.wrap<AddApi>(w);
+  return { who: 'farcall', call: () => api.add(1, 2), stop: () => (api[lib.releaseProxy](), w.terminate()) };
 }
 
 function comlink(): Subject {
@@ -90,7 +101,8 @@ async function measure<T>(make: () => Subject, what: (s: Subject) => Promise<T>)
 
 async function roundTrips(o: MeasureOptions): Promise<Record<string, Figure>> {
   const out: Record<string, Figure> = {};
-  for (const make of [rawPingPong, farcall, comlink, birpc]) {
+  // The strict base carries a bare number; the second raw carries what a call must (an id and the arguments).
+  for (const make of [rawPingPong, () => rawWithIds(RAW_CALL), farcall, comlink, birpc]) {
     const [who, l] = await measure(make, (s) => latency(s.call, o));
     out[who] = l.p50;
   }
@@ -118,9 +130,12 @@ export async function core(o: MeasureOptions = {}): Promise<string> {
     rows.push({ what: 'throughput, 1,000 in flight', who, figure: f, base: who === 'raw postMessage' ? undefined : tput['raw postMessage'], lowerIsBetter: false });
   }
   const vsComlink = tput['farcall']!.median / tput['comlink']!.median;
+  const vsCall = (r: Record<string, Figure>): string => (r['farcall']!.median / r[RAW_CALL]!.median).toFixed(2);
   return (
     table('Worker thread: farcall beside raw postMessage, comlink and birpc', rows) +
-    `\nfarcall throughput is ${vsComlink.toFixed(1)}× comlink's.${pinned ? '' : ' (taskset not found: no pinned rows.)'}\n`
+    `\nfarcall measured from ${farcallBuild}.\n` +
+    `\nfarcall throughput is ${vsComlink.toFixed(1)}× comlink's.${pinned ? '' : ' (taskset not found: no pinned rows.)'}\n` +
+    `\nRound trip beside a raw ping-pong that carries an id and the arguments: ${pinned ? `${vsCall(pinned)}× pinned, ` : ''}${vsCall(unpinned)}× unpinned.\n`
   );
 }
 
