@@ -397,7 +397,19 @@ class Reader {
     return n;
   }
 
+  /** A string value: values rarely repeat, so no cache. */
   string(): string {
+    const len = this.varint();
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    if (len === 0) return '';
+    if (len <= 8 && isAscii(this.view, start, len)) return fromAscii(this.view, start, len);
+    return this.view.toString('utf8', start, start + len);
+  }
+
+  /** A property key: keys repeat from object to object, so they come from the cache. */
+  key(): string {
     const len = this.varint();
     this.need(len);
     const start = this.pos;
@@ -406,6 +418,11 @@ class Reader {
     if (len <= 16) return shortString(this.view, start, len);
     return this.view.toString('utf8', start, start + len);
   }
+}
+
+function isAscii(view: Buffer, start: number, len: number): boolean {
+  for (let i = start; i < start + len; i++) if (view[i]! >= 0x80) return false;
+  return true;
 }
 
 /**
@@ -438,9 +455,7 @@ function shortString(view: Buffer, start: number, len: number): string {
     while (i < len && cached.charCodeAt(i) === view[start + i]) i++;
     if (i === len) return cached;
   }
-  let ascii = true;
-  for (let i = start; i < start + len; i++) if (view[i]! >= 0x80) ascii = false;
-  const s = ascii ? fromAscii(view, start, len) : view.toString('utf8', start, start + len);
+  const s = isAscii(view, start, len) ? fromAscii(view, start, len) : view.toString('utf8', start, start + len);
   recent[slot] = s;
   return s;
 }
@@ -482,7 +497,7 @@ function read(r: Reader): unknown {
       r.refs.push(o);
       const n = r.count();
       for (let i = 0; i < n; i++) {
-        const k = r.string();
+        const k = r.key();
         const v = read(r);
         // An own "__proto__" key stays an own property, as with structured clone, never a prototype.
         if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
