@@ -2,20 +2,28 @@
 // socket beside a raw framed echo, big payloads, and the codec beside v8.serialize.
 import { fork, spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { Packr } from 'msgpackr';
-import { connect, spawn, transfer } from 'farcall';
-import { decodeMessage, encodeMessage } from '../src/codec/binary.ts';
+import * as farcallSource from 'farcall';
+import * as codecSource from '../src/codec/binary.ts';
 import { figure, latency, throughput, type Figure, type MeasureOptions } from '../src/bench/measure.ts';
 import { runPinned } from '../src/bench/pinned.ts';
 import { table, type Row } from './table.ts';
 
 type Api = typeof import('./workers/api.ts');
+
+/** farcall from its build when there is one, as users run it (see core.ts); the table says which. */
+const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)));
+const { connect, spawn, transfer }: typeof farcallSource = built ? await import(new URL('../dist/index.js', import.meta.url).href) : farcallSource;
+const { decodeMessage, encodeMessage }: typeof codecSource = built ? await import(new URL('../dist/codec/binary.js', import.meta.url).href) : codecSource;
+const apiModule = new URL(built ? './workers/api.mjs' : './workers/api.ts', import.meta.url);
+const serverCommand = (): string[] =>
+  built ? [fileURLToPath(new URL('./workers/farcall-server.mjs', import.meta.url))] : ['--import', 'tsx', fileURLToPath(new URL('./workers/farcall-server.ts', import.meta.url))];
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 /** Progress on stderr, so stdout stays the tables. */
 const progress = (what: string): void => void process.stderr.write(`  measuring ${what}…\n`);
@@ -102,7 +110,7 @@ async function socketRoundTrips(o: MeasureOptions): Promise<Record<string, Figur
   raw.stop();
   rawServer.kill();
   const fcPath = join(dir, `fc-${process.pid}.sock`);
-  const fcServer = await startServer(['--import', 'tsx', here('./workers/farcall-server.ts')], fcPath);
+  const fcServer = await startServer(serverCommand(), fcPath);
   const conn = await connect<Api>(fcPath, { maxMessageSize: 128 << 20 });
   const fcL = (await latency(() => conn.api.add(1, 2), o)).p50;
   await conn.close();
@@ -165,7 +173,7 @@ function codecRows(o: MeasureOptions): Row[] {
 export async function streams(o: MeasureOptions = {}): Promise<string> {
   const rows: Row[] = [];
   // Child process vs Node's IPC channel.
-  const child = await spawn<Api>(new URL('./workers/api.ts', import.meta.url));
+  const child = await spawn<Api>(apiModule, built ? { execArgv: [] } : {});
   progress('child process');
   const childT = await throughput(() => child.api.add(1, 2), 1000, o);
   const childL = (await latency(() => child.api.add(1, 2), o)).p50;
@@ -204,7 +212,7 @@ export async function streams(o: MeasureOptions = {}): Promise<string> {
   rawServer.kill();
   progress('farcall socket');
   const fcPath = join(dir, 'fc.sock');
-  const fcServer = await startServer(['--import', 'tsx', here('./workers/farcall-server.ts')], fcPath);
+  const fcServer = await startServer(serverCommand(), fcPath);
   const conn = await connect<Api>(fcPath, { maxMessageSize: 128 << 20 });
   const fcL = (await latency(() => conn.api.add(1, 2), o)).p50;
   const fcT = await throughput(() => conn.api.add(1, 2), 1000, o);
@@ -232,7 +240,10 @@ export async function streams(o: MeasureOptions = {}): Promise<string> {
   rows.push({ what: 'unix socket: 64 MiB round trip', who: 'farcall (transferred, out of band)', figure: fcBigT, base: rawBig, lowerIsBetter: true });
   progress('codec');
   rows.push(...codecRows(o));
-  return table('Byte streams: child process, Unix socket, codec (ratio = row ÷ base; below 1 is faster for round trips)', rows);
+  return (
+    table('Byte streams: child process, Unix socket, codec (ratio = row ÷ base; below 1 is faster for round trips)', rows) +
+    `\nfarcall measured from ${built ? 'the build in dist/' : 'the TypeScript sources under tsx (run npm run build to measure the build)'}.\n`
+  );
 }
 
 if (process.argv.includes('--pinned-part')) {
