@@ -5,7 +5,7 @@
  */
 
 /** Bumped on any incompatible change to the shapes below. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5 } as const;
 
@@ -115,4 +115,32 @@ export function invalidMessage(m: unknown): string | undefined {
     default:
       return `unknown message type ${String(msg.t)}`;
   }
+}
+
+/**
+ * The two messages nearly every call is made of — a call on the root with
+ * nothing special, and its plain return — can travel as tuples, without
+ * their keys: that is less to write and read per call. The port transport
+ * lays them flat into its batches; the stream transport sends the tuple.
+ */
+export const isPlainCall = (m: Message): m is CallMsg =>
+  m.t === MsgType.Call && m.h === undefined && m.k === undefined && m.x === undefined && m.d === undefined;
+export const isPlainReturn = (m: Message): m is ReturnMsg => m.t === MsgType.Return && m.x === undefined;
+
+const TUPLE_CALL = -1;
+const TUPLE_RETURN = -2;
+
+/** A message as it is encoded on a stream: a tuple when it can be one. */
+export function toTuple(m: Message): unknown {
+  if (isPlainCall(m)) return [TUPLE_CALL, m.i, m.p, m.a];
+  if (isPlainReturn(m)) return [TUPLE_RETURN, m.i, m.v];
+  return m;
+}
+
+/** The message a decoded value stands for (a tuple becomes its message; anything else is itself). */
+export function fromTuple(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  if (v[0] === TUPLE_CALL && v.length === 4) return { t: MsgType.Call, i: v[1], p: v[2], a: v[3] };
+  if (v[0] === TUPLE_RETURN && v.length === 3) return { t: MsgType.Return, i: v[1], v: v[2] };
+  return v;
 }

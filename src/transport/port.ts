@@ -1,6 +1,6 @@
 import { MessagePort, Worker, parentPort } from 'node:worker_threads';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import { MsgType, type Message } from '../protocol.ts';
+import { MsgType, isPlainCall, isPlainReturn, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { QuietFlush } from './quiet-flush.ts';
 
@@ -184,9 +184,9 @@ const PACKED_CALL = -1;
 const PACKED_RETURN = -2;
 
 function pack(m: Message, out: unknown[]): void {
-  if (m.t === MsgType.Call && m.h === undefined && m.k === undefined && m.x === undefined && m.d === undefined) {
+  if (isPlainCall(m)) {
     out.push(PACKED_CALL, m.i, m.p, m.a);
-  } else if (m.t === MsgType.Return && m.x === undefined) {
+  } else if (isPlainReturn(m)) {
     out.push(PACKED_RETURN, m.i, m.v);
   } else {
     out.push(m);

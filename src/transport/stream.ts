@@ -4,7 +4,7 @@ import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, encodeFrames, frameSize, type Frame } from '../framing.ts';
-import { PROTOCOL_VERSION, type Message } from '../protocol.ts';
+import { PROTOCOL_VERSION, fromTuple, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { QuietFlush } from './quiet-flush.ts';
 
@@ -182,7 +182,7 @@ export class StreamTransport implements MessageTransport {
     if (this.closed) return;
     const value = decodeMessage(body, buffers);
     if (!this.greeted) return this.hello(value);
-    this.sink!.message(value as Message);
+    this.sink!.message(fromTuple(value) as Message);
   }
 
   /** Fails the stream itself (rather than throwing) so its reasons are not taken for undecodable bytes. */
@@ -220,7 +220,7 @@ export class StreamTransport implements MessageTransport {
     try {
       // Checked inside, before transferred buffers are detached: a call that
       // fails for its size leaves the caller's buffers as they were.
-      encoded = encodeMessage(msg, transfer, this.maxMessageSize);
+      encoded = encodeMessage(toTuple(msg), transfer, this.maxMessageSize);
     } catch (err) {
       onError(err, msg);
       return;

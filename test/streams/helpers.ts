@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { decodeMessage, encodeMessage } from '../../src/codec/binary.ts';
 import { FrameDecoder, encodeFrame } from '../../src/framing.ts';
-import { PROTOCOL_VERSION } from '../../src/protocol.ts';
+import { PROTOCOL_VERSION, fromTuple } from '../../src/protocol.ts';
 
 /** A fresh directory under the OS temp dir, removed by the returned function. */
 export function tempDir(): { dir: string; path(name: string): string; remove(): void } {
@@ -76,7 +76,7 @@ export class RawClient {
 
   private constructor(readonly socket: net.Socket) {
     const decoder = new FrameDecoder((f) => {
-      this.messages.push(decodeMessage(f.body, f.buffers));
+      this.messages.push(fromTuple(decodeMessage(f.body, f.buffers)));
       for (const w of this.waiters.splice(0)) w();
     });
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
