@@ -11,7 +11,9 @@
  */
 import { Deserializer, Serializer } from 'node:v8';
 import { ProtocolError } from '../errors.ts';
-import { COMPACT_MARK, decodeCompact, encodeCompact } from './compact.ts';
+import { COMPACT_MARK } from './compact.ts';
+import { decodeCompact } from './compact-decode.ts';
+import { encodeCompact } from './compact-encode.ts';
 import { describe } from './marks.ts';
 
 export interface EncodedMessage {

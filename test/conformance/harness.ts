@@ -17,6 +17,7 @@ import {
 } from '../../src/index.ts';
 import { difference } from './compare.ts';
 import { valueMatrix } from './values.ts';
+import { within } from '../deadline.ts';
 
 export type ConformanceApi = typeof import('./api.ts');
 
@@ -70,18 +71,6 @@ function failure(use: () => unknown): Promise<unknown> {
   );
 }
 
-/** Waits for `p` but fails (instead of hanging the suite) after `ms`. */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function isError(e: unknown, Class: abstract new (...args: never[]) => Error, includes: string[] = []): asserts e is Error {
   assert.instance(e, Class, `expected a ${Class.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);

@@ -2,6 +2,9 @@ import { once } from 'node:events';
 import * as assert from 'uvu/assert';
 import type { Pool, WorkerExit, WorkerExitReason } from '../../src/index.ts';
 import type * as TasksModule from '../fixtures/pool/tasks.ts';
+import { within } from '../deadline.ts';
+
+export { within };
 
 export type Tasks = typeof TasksModule;
 export const tasksUrl = new URL('../fixtures/pool/tasks.ts', import.meta.url);
@@ -44,21 +47,3 @@ export async function nextExit(pool: Pool<unknown>, reason: WorkerExitReason): P
 
 export const elapsedSince = (t: number): number => performance.now() - t;
 
-/**
- * `promise`, or a failure after `ms`. The timer also keeps this process
- * alive while it waits for something an idle pool does not hold it open for
- * (its idle timers are unref'd).
- */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

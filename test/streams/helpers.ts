@@ -11,6 +11,9 @@ import * as assert from 'uvu/assert';
 import { decodeMessage, encodeMessage } from '../../src/codec/binary.ts';
 import { FrameDecoder, encodeFrame } from '../../src/framing.ts';
 import { PROTOCOL_VERSION, fromTuple } from '../../src/protocol.ts';
+import { within } from '../deadline.ts';
+
+export { within };
 
 /** A fresh directory under the OS temp dir, removed by the returned function. */
 export function tempDir(): { dir: string; path(name: string): string; remove(): void } {
@@ -18,18 +21,6 @@ export function tempDir(): { dir: string; path(name: string): string; remove(): 
   return { dir, path: (name) => join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Waits for `p`, but fails (instead of hanging the suite) after `ms`. */
-export async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The reason `p` rejected with; fails the test if it fulfils. */
 export async function rejection(p: Promise<unknown>): Promise<Error> {

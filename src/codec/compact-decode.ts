@@ -1,0 +1,233 @@
+// The decoding side of the compact codec (the format is in compact.ts).
+import { ProtocolError } from '../errors.ts';
+import { Tag, VIEWS } from './compact.ts';
+
+class Reader {
+  pos = 1;
+  readonly refs: unknown[] = [];
+  readonly view: Buffer;
+
+  constructor(
+    body: Uint8Array,
+    readonly buffers: readonly ArrayBuffer[],
+  ) {
+    this.view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.view.length) throw new ProtocolError('a compact body ended early');
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.view[this.pos++]!;
+  }
+
+  varint(): number {
+    const first = this.view[this.pos];
+    if (first !== undefined && first < 0x80) {
+      this.pos++;
+      return first;
+    }
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < 5; i++) {
+      const b = this.byte();
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+    throw new ProtocolError('a compact body holds a malformed length');
+  }
+
+  /** A count of items that each take at least one byte, so a lie cannot make us allocate. */
+  count(): number {
+    const n = this.varint();
+    if (n > this.view.length - this.pos) throw new ProtocolError(`a compact body announced ${n} items in ${this.view.length - this.pos} bytes`);
+    return n;
+  }
+
+  /**
+   * A string. Property keys repeat from object to object, so they come from
+   * a cache; values rarely repeat, so they are built directly.
+   */
+  string(isKey = false): string {
+    const len = this.varint();
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    if (len === 0) return '';
+    if (isKey && len <= 16) return shortString(this.view, start, len);
+    if (!isKey && len <= 8 && isAscii(this.view, start, len)) return fromAscii(this.view, start, len);
+    return this.view.toString('utf8', start, start + len);
+  }
+}
+
+function isAscii(view: Buffer, start: number, len: number): boolean {
+  for (let i = start; i < start + len; i++) if (view[i]! >= 0x80) return false;
+  return true;
+}
+
+/**
+ * Keys and names repeat from message to message, so short strings come
+ * from a small cache checked byte by byte rather than being built again.
+ */
+const recent: string[] = new Array(4096).fill('');
+
+/** One call to String.fromCharCode, with the bytes as arguments, is the fastest way to a short string. */
+function fromAscii(v: Buffer, at: number, len: number): string {
+  const f = String.fromCharCode;
+  switch (len) {
+    case 1: return f(v[at]!);
+    case 2: return f(v[at]!, v[at + 1]!);
+    case 3: return f(v[at]!, v[at + 1]!, v[at + 2]!);
+    case 4: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!);
+    case 5: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!);
+    case 6: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!, v[at + 5]!);
+    case 7: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!, v[at + 5]!, v[at + 6]!);
+    case 8: return f(v[at]!, v[at + 1]!, v[at + 2]!, v[at + 3]!, v[at + 4]!, v[at + 5]!, v[at + 6]!, v[at + 7]!);
+    default: return v.toString('latin1', at, at + len);
+  }
+}
+
+function shortString(view: Buffer, start: number, len: number): string {
+  const slot = ((len << 7) ^ (view[start]! << 2) ^ view[start + len - 1]!) & 4095;
+  const cached = recent[slot]!;
+  if (cached.length === len) {
+    let i = 0;
+    while (i < len && cached.charCodeAt(i) === view[start + i]) i++;
+    if (i === len) return cached;
+  }
+  const s = isAscii(view, start, len) ? fromAscii(view, start, len) : view.toString('utf8', start, start + len);
+  recent[slot] = s;
+  return s;
+}
+
+/** Decodes a body written by encodeCompact; anything malformed throws ProtocolError. */
+export function decodeCompact(body: Uint8Array, buffers: readonly ArrayBuffer[]): unknown {
+  const r = new Reader(body, buffers);
+  const value = read(r);
+  if (r.pos !== r.view.length) throw new ProtocolError('a compact body has bytes after its value');
+  return value;
+}
+
+function read(r: Reader): unknown {
+  const tag = r.byte();
+  if (tag >= Tag.SmallInt) return tag - Tag.SmallInt;
+  switch (tag) {
+    case Tag.Undefined:
+      return undefined;
+    case Tag.Null:
+      return null;
+    case Tag.False:
+      return false;
+    case Tag.True:
+      return true;
+    case Tag.Int32:
+      r.need(4);
+      r.pos += 4;
+      return r.view.readInt32LE(r.pos - 4);
+    case Tag.Float64:
+      r.need(8);
+      r.pos += 8;
+      return r.view.readDoubleLE(r.pos - 8);
+    case Tag.String:
+      return r.string();
+    case Tag.BigInt:
+      return parseBigInt(r.string());
+    case Tag.Object: {
+      const o: Record<string, unknown> = {};
+      r.refs.push(o);
+      const n = r.count();
+      for (let i = 0; i < n; i++) {
+        const k = r.string(true);
+        const v = read(r);
+        // An own "__proto__" key stays an own property, as with structured clone, never a prototype.
+        if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+        else o[k] = v;
+      }
+      return o;
+    }
+    case Tag.Array: {
+      const n = r.count();
+      const a: unknown[] = new Array(n);
+      r.refs.push(a);
+      for (let i = 0; i < n; i++) a[i] = read(r);
+      return a;
+    }
+    case Tag.Date: {
+      r.need(9);
+      if (r.byte() !== Tag.Float64) throw new ProtocolError('a compact Date is malformed');
+      const d = new Date(r.view.readDoubleLE(r.pos));
+      r.pos += 8;
+      r.refs.push(d);
+      return d;
+    }
+    case Tag.RegExp: {
+      const source = r.string();
+      const re = new RegExp(source, r.string());
+      r.refs.push(re);
+      return re;
+    }
+    case Tag.Map: {
+      const m = new Map<unknown, unknown>();
+      r.refs.push(m);
+      const n = r.count();
+      for (let i = 0; i < n; i++) {
+        const k = read(r);
+        m.set(k, read(r));
+      }
+      return m;
+    }
+    case Tag.Set: {
+      const s = new Set<unknown>();
+      r.refs.push(s);
+      const n = r.count();
+      for (let i = 0; i < n; i++) s.add(read(r));
+      return s;
+    }
+    case Tag.ArrayBuffer: {
+      const len = r.varint();
+      r.need(len);
+      // A copy: the body's memory belongs to the stream's chunk.
+      const ab = r.view.buffer.slice(r.view.byteOffset + r.pos, r.view.byteOffset + r.pos + len);
+      r.pos += len;
+      r.refs.push(ab);
+      return ab;
+    }
+    case Tag.OutOfBand: {
+      const ab = r.buffers[r.varint()];
+      if (ab === undefined) throw new ProtocolError('a compact body refers to an out-of-band buffer that was not sent');
+      r.refs.push(ab);
+      return ab;
+    }
+    case Tag.View: {
+      // Registered before its buffer, in the order the encoder met them.
+      const at = r.refs.length;
+      r.refs.push(undefined);
+      const View = VIEWS[r.byte()] as (new (ab: ArrayBuffer, offset: number, length: number) => ArrayBufferView) | undefined;
+      const ab = read(r);
+      if (View === undefined || !(ab instanceof ArrayBuffer)) throw new ProtocolError('a compact typed array is malformed');
+      const offset = r.varint();
+      const length = r.varint();
+      const view = new View(ab, offset, length);
+      r.refs[at] = view;
+      return view;
+    }
+    case Tag.Ref: {
+      const i = r.varint();
+      if (i >= r.refs.length || r.refs[i] === undefined) throw new ProtocolError('a compact body refers to a value it has not sent');
+      return r.refs[i];
+    }
+    default:
+      throw new ProtocolError(`a compact body holds an unknown tag ${tag}`);
+  }
+}
+
+function parseBigInt(s: string): bigint {
+  const negative = s.startsWith('-');
+  const digits = negative ? s.slice(1) : s;
+  if (!/^[0-9a-f]+$/.test(digits)) throw new ProtocolError('a compact BigInt is malformed');
+  const n = BigInt(`0x${digits}`);
+  return negative ? -n : n;
+}

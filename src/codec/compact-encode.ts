@@ -1,0 +1,294 @@
+// The encoding side of the compact codec (the format is in compact.ts).
+import { types } from 'node:util';
+import { COMPACT_MARK, Tag, VIEWS, type OutOfBand } from './compact.ts';
+
+/** ArrayBuffers at least this big travel out of band (copied once) instead of inside the body. */
+const OUT_OF_BAND_MIN = 64 * 1024;
+/** Stays below the frame's limit on out-of-band buffers (MAX_FRAME_BUFFERS). */
+const MAX_OUT_OF_BAND = 1024;
+/** A scratch buffer grown past this by one big message is not kept for the next. */
+const SCRATCH_KEPT = 1024 * 1024;
+
+const viewKind = new Map<object, number>(VIEWS.map((V, i) => [V.prototype, i]));
+// A Buffer arrives as a plain Uint8Array, as with structured clone.
+viewKind.set(Buffer.prototype, VIEWS.indexOf(Uint8Array));
+
+/** Thrown inside the encoder for a value it leaves to ValueSerializer. */
+const UNSUPPORTED = Symbol('unsupported');
+
+class Writer {
+  buf = Buffer.allocUnsafe(4096);
+  pos = 0;
+  /** Objects met so far, in order; searched directly while few (most messages), through `refIndex` once many. */
+  refs: object[] = [];
+  refIndex: Map<object, number> | undefined;
+  transfer: ReadonlySet<ArrayBuffer> | undefined;
+  /** Made only for a message that has out-of-band buffers. */
+  oob: OutOfBand | undefined;
+  oobIndex = new Map<ArrayBuffer, number>();
+
+  reset(transfer: ReadonlySet<ArrayBuffer> | undefined): void {
+    this.pos = 0;
+    this.transfer = transfer;
+    this.oob = undefined;
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    if (this.pos === this.buf.length) this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  varint(n: number): void {
+    if (n < 0x80 && this.pos < this.buf.length) {
+      this.buf[this.pos++] = n;
+      return;
+    }
+    this.ensure(5);
+    while (n > 0x7f) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  float(n: number): void {
+    this.ensure(9);
+    this.buf[this.pos++] = Tag.Float64;
+    this.buf.writeDoubleLE(n, this.pos);
+    this.pos += 8;
+  }
+
+  string(s: string): void {
+    const len = s.length;
+    if (len < 64) {
+      // Short ASCII strings, the bulk of keys and names, skip the UTF-8 encoder.
+      this.ensure(1 + len);
+      const start = this.pos;
+      this.buf[this.pos++] = len;
+      for (let i = 0; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          this.pos = start;
+          return this.utf8(s);
+        }
+        this.buf[this.pos++] = c;
+      }
+      return;
+    }
+    this.utf8(s);
+  }
+
+  private utf8(s: string): void {
+    // UTF-8 cannot carry a lone surrogate; structured clone keeps it.
+    if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) throw UNSUPPORTED;
+    const max = s.length * 3;
+    this.ensure(5 + max);
+    const lenAt = this.pos;
+    // Reserve the most bytes the length can take, then write the length in place.
+    const lenBytes = max < 0x80 ? 1 : max < 0x4000 ? 2 : max < 0x200000 ? 3 : max < 0x10000000 ? 4 : 5;
+    const n = this.buf.write(s, lenAt + lenBytes, 'utf8');
+    let v = n;
+    for (let i = 0; i < lenBytes - 1; i++) {
+      this.buf[lenAt + i] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[lenAt + lenBytes - 1] = v;
+    this.pos = lenAt + lenBytes + n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varint(b.byteLength);
+    this.ensure(b.byteLength);
+    this.buf.set(b, this.pos);
+    this.pos += b.byteLength;
+  }
+}
+
+// The encoder and decoder hold no state between messages, so one of each serves every connection.
+const w = new Writer();
+
+/**
+ * Encodes `value` into a new body starting with COMPACT_MARK, or returns
+ * undefined when it holds something only ValueSerializer reproduces
+ * exactly. Nothing is detached here; the caller moves `oob.moved`.
+ */
+export function encodeCompact(
+  value: unknown,
+  transfer: ReadonlySet<ArrayBuffer> | undefined,
+): { body: Uint8Array; oob: OutOfBand | undefined } | undefined {
+  w.reset(transfer);
+  // Someone made a member of Object.prototype enumerable: for-in would list it, so leave such a process to ValueSerializer.
+  for (const _ in {}) return undefined;
+  try {
+    w.byte(COMPACT_MARK);
+    write(value);
+  } catch (err) {
+    if (err === UNSUPPORTED || err instanceof RangeError) return undefined;
+    throw err;
+  } finally {
+    w.refs.length = 0;
+    w.refIndex = undefined;
+    if (w.oobIndex.size > 0) w.oobIndex.clear();
+  }
+  // One copy out of the shared scratch buffer, into Node's pool for small bodies.
+  const body = Buffer.allocUnsafe(w.pos);
+  if (w.pos < 64) for (let i = 0; i < w.pos; i++) body[i] = w.buf[i]!;
+  else w.buf.copy(body, 0, 0, w.pos);
+  if (w.buf.length > SCRATCH_KEPT) w.buf = Buffer.allocUnsafe(4096);
+  return { body, oob: w.oob };
+}
+
+function write(v: unknown): void {
+  switch (typeof v) {
+    case 'number':
+      if ((v | 0) === v && !(v === 0 && 1 / v < 0)) {
+        if (v >= 0 && v < 0x80) return w.byte(Tag.SmallInt + v);
+        w.ensure(5);
+        w.buf[w.pos++] = Tag.Int32;
+        w.buf.writeInt32LE(v, w.pos);
+        w.pos += 4;
+        return;
+      }
+      return w.float(v);
+    case 'string':
+      w.byte(Tag.String);
+      return w.string(v);
+    case 'boolean':
+      return w.byte(v ? Tag.True : Tag.False);
+    case 'undefined':
+      return w.byte(Tag.Undefined);
+    case 'bigint':
+      w.byte(Tag.BigInt);
+      return w.string(v.toString(16));
+    case 'object':
+      if (v === null) return w.byte(Tag.Null);
+      return writeObject(v);
+    default:
+      // Functions and symbols: let ValueSerializer raise structured clone's own error.
+      throw UNSUPPORTED;
+  }
+}
+
+function writeObject(o: object): void {
+  const seen = w.refIndex === undefined ? indexOf(w.refs, o) : w.refIndex.get(o);
+  if (seen !== undefined) {
+    w.byte(Tag.Ref);
+    return w.varint(seen);
+  }
+  if (types.isProxy(o)) throw UNSUPPORTED;
+  remember(o);
+  const proto = Object.getPrototypeOf(o);
+  if (proto === Object.prototype || proto === null) {
+    // The count is patched in once known, in a fixed three-byte varint.
+    w.ensure(4);
+    w.buf[w.pos] = Tag.Object;
+    const countAt = w.pos + 1;
+    w.pos += 4;
+    let count = 0;
+    // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
+    for (const k in o) {
+      w.string(k);
+      write((o as Record<string, unknown>)[k]);
+      count++;
+    }
+    if (count >= 1 << 21) throw UNSUPPORTED;
+    w.buf[countAt] = (count & 0x7f) | 0x80;
+    w.buf[countAt + 1] = ((count >>> 7) & 0x7f) | 0x80;
+    w.buf[countAt + 2] = count >>> 14;
+    return;
+  }
+  if (proto === Array.prototype) return writeArray(o as unknown[]);
+  if (proto === Map.prototype) {
+    const m = o as Map<unknown, unknown>;
+    w.byte(Tag.Map);
+    w.varint(m.size);
+    for (const [k, val] of m) {
+      write(k);
+      write(val);
+    }
+    return;
+  }
+  if (proto === Set.prototype) {
+    const s = o as Set<unknown>;
+    w.byte(Tag.Set);
+    w.varint(s.size);
+    for (const val of s) write(val);
+    return;
+  }
+  if (proto === Date.prototype) {
+    w.byte(Tag.Date);
+    return w.float((o as Date).getTime());
+  }
+  if (proto === RegExp.prototype) {
+    const r = o as RegExp;
+    w.byte(Tag.RegExp);
+    w.string(r.source);
+    return w.string(r.flags);
+  }
+  if (proto === ArrayBuffer.prototype) return writeArrayBuffer(o as ArrayBuffer);
+  const kind = viewKind.get(proto);
+  if (kind !== undefined) {
+    const view = o as ArrayBufferView;
+    w.byte(Tag.View);
+    w.byte(kind);
+    // As structured clone does, the whole underlying buffer goes along, shared with other views of it.
+    writeObject(view.buffer);
+    w.varint(view.byteOffset);
+    return w.varint(view instanceof DataView ? view.byteLength : (view as Uint8Array).length);
+  }
+  throw UNSUPPORTED;
+}
+
+/** Linear search wins over a Map for a handful of objects, and needs no identity hash on fresh ones. */
+const FEW_REFS = 16;
+
+function indexOf(refs: object[], o: object): number | undefined {
+  for (let i = 0; i < refs.length; i++) if (refs[i] === o) return i;
+  return undefined;
+}
+
+function remember(o: object): void {
+  const i = w.refs.push(o) - 1;
+  if (w.refIndex !== undefined) w.refIndex.set(o, i);
+  else if (i === FEW_REFS) w.refIndex = new Map(w.refs.map((r, j) => [r, j]));
+}
+
+function writeArray(a: unknown[]): void {
+  const len = a.length;
+  w.byte(Tag.Array);
+  w.varint(len);
+  for (let i = 0; i < len; i++) {
+    const v = a[i];
+    if (v === undefined && !(i in a)) throw UNSUPPORTED; // a hole
+    write(v);
+  }
+  // Named properties on an array are cloned too; that case is left to ValueSerializer.
+  if (Object.keys(a).length !== len) throw UNSUPPORTED;
+}
+
+function writeArrayBuffer(ab: ArrayBuffer): void {
+  // Resizable and detached buffers are rare; ValueSerializer knows their rules.
+  if ((ab as ArrayBuffer & { resizable: boolean }).resizable || ab.byteLength === 0) throw UNSUPPORTED;
+  const moved = w.transfer?.has(ab) === true;
+  if (moved || (ab.byteLength >= OUT_OF_BAND_MIN && (w.oob?.buffers.length ?? 0) < MAX_OUT_OF_BAND)) {
+    const oob = (w.oob ??= { buffers: [], moved: new Set() });
+    let index = w.oobIndex.get(ab);
+    if (index === undefined) {
+      index = oob.buffers.length;
+      w.oobIndex.set(ab, index);
+      oob.buffers.push(ab);
+      if (moved) oob.moved.add(ab);
+    }
+    w.byte(Tag.OutOfBand);
+    return w.varint(index);
+  }
+  w.byte(Tag.ArrayBuffer);
+  w.bytes(new Uint8Array(ab));
+}
