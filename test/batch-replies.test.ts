@@ -1,9 +1,13 @@
-// Calls that reach a thread in one batch are answered one by one when they are slow:
-// a finished call's reply does not wait for the CPU-bound calls queued behind it.
+// How calls share messages over a port. Calls that reach a thread in one batch are
+// answered one by one when they are slow: a finished call's reply does not wait
+// for the CPU-bound calls queued behind it. And under a steady flow of quick
+// calls, batches stay batches rather than falling apart into one call each.
+import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPool } from '../src/index.ts';
+import { createPool, wrap } from '../src/index.ts';
 import type * as tasks from './fixtures/pool/tasks.ts';
+import { tsWorker } from './fixtures/ts-worker.ts';
 
 test('three 60 ms calls sent together to one thread come back about 60 ms apart, not all at the end', async () => {
   const pool = createPool<typeof tasks>(new URL('./fixtures/pool/tasks.ts', import.meta.url), { minThreads: 1, maxThreads: 1 });
@@ -15,6 +19,34 @@ test('three 60 ms calls sent together to one thread come back about 60 ms apart,
     assert.ok(at[1]! - at[0]! > 30 && at[2]! - at[1]! > 30, `replies arrived at ${at.map((t) => t.toFixed(0)).join(', ')} ms`);
   } finally {
     await pool.destroy();
+  }
+});
+
+test('a steady flow of 1,000 calls in flight keeps many calls to a postMessage', async () => {
+  let posts = 0;
+  const worker = tsWorker(new URL('./fixtures/math.worker.ts', import.meta.url));
+  const post = worker.postMessage.bind(worker);
+  worker.postMessage = ((value: unknown, transfer?: Parameters<Worker["postMessage"]>[1]) => {
+    posts++;
+    post(value, transfer);
+  }) as Worker['postMessage'];
+  const math = wrap<{ add(a: number, b: number): number }>(worker);
+  try {
+    await math.add(0, 0);
+    posts = 0;
+    // Each reply starts the next call, so calls are made from reply callbacks, several promise hops deep.
+    const total = 30_000;
+    let started = 0;
+    const lane = async (): Promise<void> => {
+      while (started < total) {
+        started++;
+        await math.add(started, 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 1000 }, lane));
+    assert.ok(total / posts > 20, `${total} calls took ${posts} postMessages (${(total / posts).toFixed(1)} calls each)`);
+  } finally {
+    await worker.terminate();
   }
 });
 

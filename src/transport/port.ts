@@ -2,7 +2,7 @@ import { MessagePort, Worker, parentPort } from 'node:worker_threads';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { MsgType, isPlainCall, isPlainReturn, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
-import { QuietFlush } from './quiet-flush.ts';
+import { TickFlush } from './tick-flush.ts';
 
 /** comlink's endpoint shape: anything with postMessage and message events. */
 export interface Endpoint {
@@ -47,7 +47,7 @@ export class PortTransport implements MessageTransport {
   readonly capabilities: TransportCapabilities;
   private sink: TransportSink | undefined;
   private queue: Queued[] = [];
-  private readonly batch = new QuietFlush(() => this.queue.length, () => this.flush());
+  private readonly batch = new TickFlush(() => this.flush());
   private readonly detach: Array<() => void> = [];
   private closed = false;
 

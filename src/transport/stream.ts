@@ -6,7 +6,7 @@ import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, encodeFrames, frameSize, type Frame } from '../framing.ts';
 import { PROTOCOL_VERSION, fromTuple, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
-import { QuietFlush } from './quiet-flush.ts';
+import { TickFlush } from './tick-flush.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
 export interface StreamLimits {
@@ -102,7 +102,7 @@ export class StreamTransport implements MessageTransport {
   private pendingBytes = 0;
   /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
-  private readonly batch = new QuietFlush(() => this.pending.length, () => this.flush());
+  private readonly batch = new TickFlush(() => this.flush());
   private greeted = false;
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
