@@ -67,6 +67,13 @@ test('a big buffer that is not transferred travels out of band as a copy, the se
   assert.is(got.big[12345], 7);
 });
 
+test("a getter's own error passes through unchanged on both paths, as from structuredClone", () => {
+  const throwing = { get a(): never { throw new TypeError('from the getter'); } };
+  for (const v of [throwing, [new Number(1), throwing]]) {
+    assert.throws(() => encodeMessage(v, undefined), (e: Error) => e instanceof TypeError && e.message === 'from the getter');
+  }
+});
+
 test('a function still fails as structured clone fails', () => {
   assert.throws(() => encodeMessage({ f: () => 1 }, undefined), (e: Error) => e.name === 'DataCloneError');
 });

@@ -30,6 +30,15 @@ function dataCloneError(message: string): Error {
 }
 
 /**
+ * ValueSerializer with structured clone's error for what cannot be cloned.
+ * Anything else thrown while serializing (a getter's own error) passes
+ * through unchanged, as it does from structuredClone and postMessage.
+ */
+class WireSerializer extends Serializer {
+  _getDataCloneError = dataCloneError;
+}
+
+/**
  * Encodes one message. Throws a DataCloneError (before detaching anything)
  * for what structured clone rejects: functions, symbols, MessagePorts in
  * the transfer list (a stream cannot carry a port); and a ProtocolError,
@@ -48,14 +57,10 @@ export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undef
     for (const ab of list ?? []) if (oob?.moved.has(ab) !== true) detach(ab);
     return { body, buffers: sent };
   }
-  const ser = new Serializer();
+  const ser = new WireSerializer();
   ser.writeHeader();
   list?.forEach((ab, i) => ser.transferArrayBuffer(i, ab));
-  try {
-    ser.writeValue(msg);
-  } catch (err) {
-    throw dataCloneError(err instanceof Error ? err.message : String(err));
-  }
+  ser.writeValue(msg);
   const body = ser.releaseBuffer();
   checkSize(body, list, maxSize);
   return { body, buffers: list === undefined ? [] : list.map(detach) };
