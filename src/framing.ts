@@ -31,52 +31,148 @@ const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) |
 
 /** Pieces at least this big are written from their own memory; smaller ones are packed together. */
 const PACK_LIMIT = 16 * 1024;
+/** Packed bytes are allocated this much at a time, shared by the frames of many ticks. */
+const PACK_BLOCK = 64 * 1024;
+/** A packing buffer grown past this by one big frame is not kept for the next. */
+const PACK_KEPT = 1024 * 1024;
 
 /** The chunks of one frame, in order, for `writev`. */
 export function encodeFrame(body: Uint8Array, buffers: readonly ArrayBuffer[]): Uint8Array[] {
   return encodeFrames([{ body, buffers: [...buffers] }]);
 }
 
-/**
- * The chunks of many frames, in order, for one `writev`. Headers and small
- * bodies are packed into shared chunks, since a writev of thousands of tiny
- * chunks costs more than one copy of them; big bodies and out-of-band
- * buffers are never copied.
- */
+/** The chunks of many frames, in order, for one `writev` (see FrameQueue). */
 export function encodeFrames(frames: readonly Frame[]): Uint8Array[] {
-  let packed = 0;
-  for (const { body, buffers } of frames) {
-    packed += FIXED_HEADER + 4 * buffers.length;
-    if (body.byteLength < PACK_LIMIT) packed += body.byteLength;
-    for (const b of buffers) if (b.byteLength < PACK_LIMIT) packed += b.byteLength;
+  const q = new FrameQueue();
+  for (const { body, buffers } of frames) q.push(body, buffers);
+  return q.take();
+}
+
+/**
+ * Frames waiting to be written, as the chunks of one `writev`. Headers and
+ * small bodies are packed into a shared buffer, since a writev of
+ * thousands of tiny chunks costs more than one copy of them, and a body
+ * can even be encoded straight into it (`begin`/`end`); big bodies and
+ * out-of-band buffers are queued as their own chunks, never copied.
+ */
+export class FrameQueue {
+  /**
+   * Packed bytes from `start` to `pos` wait here. Bytes before `start` were
+   * handed out and may still sit in a stream's queue, so they are never
+   * written over; a full buffer is replaced, not reused.
+   */
+  buf = Buffer.allocUnsafe(PACK_BLOCK);
+  start = 0;
+  pos = 0;
+  private chunks: Uint8Array[] = [];
+  private chunkBytes = 0;
+
+  /** Bytes waiting, headers included. */
+  get bytes(): number {
+    return this.chunkBytes + this.pos - this.start;
   }
-  const out: Uint8Array[] = [];
-  const pack = Buffer.allocUnsafe(packed);
-  let start = 0;
-  let at = 0;
-  const put = (piece: Uint8Array): void => {
+
+  /** Makes room for `n` more packed bytes. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(PACK_BLOCK, 2 * (this.pos - this.start + n)));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.pos -= this.start;
+    this.start = 0;
+    this.buf = next;
+  }
+
+  /** Queues a frame whose body is already encoded. */
+  push(body: Uint8Array, buffers: readonly ArrayBuffer[]): void {
+    this.ensure(FIXED_HEADER + 4 * buffers.length);
+    this.header(this.pos, body.byteLength, buffers.length);
+    this.pos += FIXED_HEADER;
+    for (const b of buffers) {
+      putU32(this.buf, this.pos, b.byteLength);
+      this.pos += 4;
+    }
+    this.piece(body);
+    for (const b of buffers) this.piece(new Uint8Array(b));
+  }
+
+  /**
+   * Starts a frame with no out-of-band buffers whose body the caller
+   * appends at `pos` (growing the buffer with `ensure`); `end` or `drop`
+   * with the mark returned finishes it.
+   */
+  begin(): number {
+    this.ensure(FIXED_HEADER);
+    const mark = this.pos - this.start;
+    this.pos += FIXED_HEADER;
+    return mark;
+  }
+
+  /** Bytes of body appended since `begin` returned `mark`. */
+  bodySince(mark: number): number {
+    return this.pos - this.start - mark - FIXED_HEADER;
+  }
+
+  /** Finishes the frame begun at `mark`; returns its size on the wire. */
+  end(mark: number): number {
+    const body = this.bodySince(mark);
+    this.header(this.start + mark, body, 0);
+    return FIXED_HEADER + body;
+  }
+
+  /** Forgets the frame begun at `mark` and what was appended since. */
+  drop(mark: number): void {
+    this.pos = this.start + mark;
+  }
+
+  /** Everything queued, as chunks in order; the queue is empty afterwards. */
+  take(): Uint8Array[] {
+    const out = this.chunks;
+    if (this.pos > this.start) out.push(this.buf.subarray(this.start, this.pos));
+    this.chunks = [];
+    this.chunkBytes = 0;
+    if (this.buf.length > PACK_KEPT) {
+      this.buf = Buffer.allocUnsafe(PACK_BLOCK);
+      this.pos = 0;
+    }
+    this.start = this.pos;
+    return out;
+  }
+
+  /** Drops everything queued. */
+  clear(): void {
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.start = this.pos;
+  }
+
+  private header(at: number, bodyLength: number, count: number): void {
+    putU32(this.buf, at, bodyLength);
+    putU32(this.buf, at + 4, count);
+  }
+
+  private piece(piece: Uint8Array): void {
     if (piece.byteLength < PACK_LIMIT) {
-      pack.set(piece, at);
-      at += piece.byteLength;
+      this.ensure(piece.byteLength);
+      this.buf.set(piece, this.pos);
+      this.pos += piece.byteLength;
       return;
     }
-    if (at > start) out.push(pack.subarray(start, at));
-    start = at;
-    out.push(piece);
-  };
-  for (const { body, buffers } of frames) {
-    pack.writeUInt32LE(body.byteLength, at);
-    pack.writeUInt32LE(buffers.length, at + 4);
-    at += FIXED_HEADER;
-    for (const b of buffers) {
-      pack.writeUInt32LE(b.byteLength, at);
-      at += 4;
+    if (this.pos > this.start) {
+      this.chunks.push(this.buf.subarray(this.start, this.pos));
+      this.chunkBytes += this.pos - this.start;
+      this.start = this.pos;
     }
-    put(body);
-    for (const b of buffers) put(new Uint8Array(b));
+    this.chunks.push(piece);
+    this.chunkBytes += piece.byteLength;
   }
-  if (at > start) out.push(pack.subarray(start, at));
-  return out;
+}
+
+/** A little-endian u32 written byte by byte: cheaper than Buffer's checked writer for one value. */
+function putU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v;
+  b[at + 1] = v >>> 8;
+  b[at + 2] = v >>> 16;
+  b[at + 3] = v >>> 24;
 }
 
 /** Bytes a frame takes on the wire, header included. */
@@ -108,6 +204,13 @@ export class FrameDecoder {
   private body: Uint8Array | undefined;
   private buffers: ArrayBuffer[] = [];
   private current: Uint8Array | undefined;
+  /**
+   * When set, takes each frame that has no out-of-band buffers and lies
+   * whole inside one chunk (nearly every small message) as a range of that
+   * chunk, with no view or frame object made for it. The range is only
+   * valid during the call.
+   */
+  onBody: ((chunk: Buffer, start: number, end: number) => void) | undefined;
 
   /**
    * @param limit largest frame accepted, in bytes. It may be changed
@@ -185,7 +288,8 @@ export class FrameDecoder {
     if (end > chunk.byteLength) return false;
     this.wholeEnd = end;
     // The decoder copies what it keeps, so a view into the chunk is safe.
-    this.onFrame({ body: chunk.subarray(at + FIXED_HEADER, end), buffers: [] });
+    if (this.onBody) this.onBody(chunk as Buffer, at + FIXED_HEADER, end);
+    else this.onFrame({ body: chunk.subarray(at + FIXED_HEADER, end), buffers: [] });
     return true;
   }
 

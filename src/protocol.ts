@@ -137,6 +137,12 @@ export function toTuple(m: Message): unknown {
   return m;
 }
 
+/**
+ * How many of a tuple's last members are lists farcall built itself (a
+ * call's path and arguments) rather than values from the user.
+ */
+export const ownLists = (tuple: readonly unknown[]): number => (tuple[0] === TUPLE_CALL ? 2 : 0);
+
 /** The message a decoded value stands for (a tuple becomes its message; anything else is itself). */
 export function fromTuple(v: unknown): unknown {
   if (!Array.isArray(v)) return v;

@@ -99,11 +99,14 @@ function isDetached(ab: ArrayBuffer): boolean {
   }
 }
 
-/** Decodes one message; anything malformed becomes a ProtocolError. */
-export function decodeMessage(body: Uint8Array, buffers: readonly ArrayBuffer[]): unknown {
+/**
+ * Decodes one message, the body being `body` from `start` to `end`;
+ * anything malformed becomes a ProtocolError.
+ */
+export function decodeMessage(body: Uint8Array, buffers: readonly ArrayBuffer[], start = 0, end = body.byteLength): unknown {
   try {
-    if (body[0] === COMPACT_MARK) return decodeCompact(body, buffers);
-    const des = new Deserializer(body);
+    if (end > start && body[start] === COMPACT_MARK) return decodeCompact(body, buffers, start, end);
+    const des = new Deserializer(start === 0 && end === body.byteLength ? body : body.subarray(start, end));
     des.readHeader();
     for (let i = 0; i < buffers.length; i++) des.transferArrayBuffer(i, buffers[i]!);
     return des.readValue();

@@ -3,19 +3,21 @@ import { ProtocolError } from '../errors.ts';
 import { Tag, VIEWS } from './compact.ts';
 
 class Reader {
-  pos = 1;
   readonly refs: unknown[] = [];
-  readonly view: Buffer;
+  pos: number;
 
+  /** Reads the body in `view` from `start` (its mark) to `end`. */
   constructor(
-    body: Uint8Array,
+    readonly view: Buffer,
+    start: number,
+    readonly end: number,
     readonly buffers: readonly ArrayBuffer[],
   ) {
-    this.view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.pos = start + 1;
   }
 
   need(n: number): void {
-    if (this.pos + n > this.view.length) throw new ProtocolError('a compact body ended early');
+    if (this.pos + n > this.end) throw new ProtocolError('a compact body ended early');
   }
 
   byte(): number {
@@ -24,8 +26,8 @@ class Reader {
   }
 
   varint(): number {
-    const first = this.view[this.pos];
-    if (first !== undefined && first < 0x80) {
+    const first = this.view[this.pos]!;
+    if (first < 0x80 && this.pos < this.end) {
       this.pos++;
       return first;
     }
@@ -43,7 +45,7 @@ class Reader {
   /** A count of items that each take at least one byte, so a lie cannot make us allocate. */
   count(): number {
     const n = this.varint();
-    if (n > this.view.length - this.pos) throw new ProtocolError(`a compact body announced ${n} items in ${this.view.length - this.pos} bytes`);
+    if (n > this.end - this.pos) throw new ProtocolError(`a compact body announced ${n} items in ${this.end - this.pos} bytes`);
     return n;
   }
 
@@ -62,6 +64,7 @@ class Reader {
     return this.view.toString('utf8', start, start + len);
   }
 }
+
 
 function isAscii(view: Buffer, start: number, len: number): boolean {
   for (let i = start; i < start + len; i++) if (view[i]! >= 0x80) return false;
@@ -104,10 +107,11 @@ function shortString(view: Buffer, start: number, len: number): string {
 }
 
 /** Decodes a body written by encodeCompact; anything malformed throws ProtocolError. */
-export function decodeCompact(body: Uint8Array, buffers: readonly ArrayBuffer[]): unknown {
-  const r = new Reader(body, buffers);
+export function decodeCompact(body: Uint8Array, buffers: readonly ArrayBuffer[], start = 0, end = body.byteLength): unknown {
+  const view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const r = new Reader(view, start, end, buffers);
   const value = read(r);
-  if (r.pos !== r.view.length) throw new ProtocolError('a compact body has bytes after its value');
+  if (r.pos !== end) throw new ProtocolError('a compact body has bytes after its value');
   return value;
 }
 

@@ -17,8 +17,12 @@ viewKind.set(Buffer.prototype, VIEWS.indexOf(Uint8Array));
 const UNSUPPORTED = Symbol('unsupported');
 
 class Writer {
-  buf = Buffer.allocUnsafe(4096);
+  buf: Buffer = Buffer.allocUnsafe(4096);
   pos = 0;
+  /** Bytes of `buf` before this belong to someone else (a frame queue's earlier frames): growing copies only from here. */
+  origin = 0;
+  /** Writing into a frame queue, where a buffer that would travel out of band cannot go. */
+  inline = false;
   /** Objects met so far, in order; searched directly while few (most messages), through `refIndex` once many. */
   refs: object[] = [];
   refIndex: Map<object, number> | undefined;
@@ -35,9 +39,18 @@ class Writer {
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos - this.origin + n));
+    this.buf.copy(next, 0, this.origin, this.pos);
+    this.pos -= this.origin;
+    this.origin = 0;
     this.buf = next;
+  }
+
+  /** Done with a message: what it referred to is let go. */
+  clear(): void {
+    this.refs.length = 0;
+    this.refIndex = undefined;
+    if (this.oobIndex.size > 0) this.oobIndex.clear();
   }
 
   byte(b: number): void {
@@ -133,9 +146,7 @@ export function encodeCompact(
     if (err === UNSUPPORTED || err instanceof RangeError) return undefined;
     throw err;
   } finally {
-    w.refs.length = 0;
-    w.refIndex = undefined;
-    if (w.oobIndex.size > 0) w.oobIndex.clear();
+    w.clear();
   }
   // One copy out of the shared scratch buffer, into Node's pool for small bodies.
   const body = Buffer.allocUnsafe(w.pos);
@@ -143,6 +154,72 @@ export function encodeCompact(
   else w.buf.copy(body, 0, 0, w.pos);
   if (w.buf.length > SCRATCH_KEPT) w.buf = Buffer.allocUnsafe(4096);
   return { body, oob: w.oob };
+}
+
+/**
+ * Where `appendCompact` writes: bytes from `start` to `pos` of `buf` are
+ * waiting to be sent. The encoder may replace `buf` with a bigger one
+ * holding those bytes from 0.
+ */
+export interface Output {
+  buf: Buffer;
+  start: number;
+  pos: number;
+}
+
+/**
+ * Appends the compact body of the array `items` to `out`, in place, with
+ * no body of its own allocated and copied: the stream transport's path for
+ * the messages nearly every call is made of. `items` and its last
+ * `ownLists` members are arrays farcall itself built (a message's tuple,
+ * its path and arguments), so they are not checked for what only a user's
+ * array can be: a proxy, or an array with named keys.
+ *
+ * Returns false, with `out` as it was, for a value that needs
+ * `encodeCompact`'s whole path: one with something only ValueSerializer
+ * reproduces, or a buffer big enough to travel out of band. A getter's
+ * error propagates, `out` again unchanged.
+ */
+export function appendCompact(out: Output, items: readonly unknown[], ownLists: number): boolean {
+  for (const _ in {}) return false;
+  const scratch = w.buf;
+  w.reset(undefined);
+  w.buf = out.buf;
+  w.pos = out.pos;
+  w.origin = out.start;
+  w.inline = true;
+  try {
+    w.byte(COMPACT_MARK);
+    remember(items as unknown[]);
+    w.byte(Tag.Array);
+    w.varint(items.length);
+    const firstOwn = items.length - ownLists;
+    for (let i = 0; i < items.length; i++) {
+      if (i < firstOwn) write(items[i]);
+      else writeOwnList(items[i] as unknown[]);
+    }
+    out.buf = w.buf;
+    out.start = w.origin;
+    out.pos = w.pos;
+    return true;
+  } catch (err) {
+    if (err === UNSUPPORTED || err instanceof RangeError) return false;
+    throw err;
+  } finally {
+    w.clear();
+    w.inline = false;
+    w.origin = 0;
+    w.buf = scratch;
+  }
+}
+
+/** An array farcall built: dense, plain, no named keys; only its members are the user's. */
+function writeOwnList(a: unknown[]): void {
+  remember(a);
+  const len = a.length;
+  w.byte(Tag.Array);
+  w.varint(len);
+  for (let i = 0; i < len; i++) write(a[i]);
 }
 
 function write(v: unknown): void {
@@ -278,6 +355,7 @@ function writeArrayBuffer(ab: ArrayBuffer): void {
   if ((ab as ArrayBuffer & { resizable: boolean }).resizable || ab.byteLength === 0) throw UNSUPPORTED;
   const moved = w.transfer?.has(ab) === true;
   if (moved || (ab.byteLength >= OUT_OF_BAND_MIN && (w.oob?.buffers.length ?? 0) < MAX_OUT_OF_BAND)) {
+    if (w.inline) throw UNSUPPORTED;
     const oob = (w.oob ??= { buffers: [], moved: new Set() });
     let index = w.oobIndex.get(ab);
     if (index === undefined) {

@@ -1,10 +1,11 @@
 import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
+import { appendCompact } from '../codec/compact-encode.ts';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, encodeFrame, encodeFrames, frameSize, type Frame } from '../framing.ts';
-import { PROTOCOL_VERSION, fromTuple, toTuple, type Message } from '../protocol.ts';
+import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameQueue, encodeFrame, frameSize, type Frame } from '../framing.ts';
+import { PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
 
@@ -97,9 +98,8 @@ export class StreamTransport implements MessageTransport {
   private readonly decoder: FrameDecoder;
   private readonly maxMessageSize: number;
   private readonly maxWriteBuffer: number;
-  private pending: Frame[] = [];
-  /** Bytes in pending. */
-  private pendingBytes = 0;
+  /** Frames waiting for this tick's flush. */
+  private readonly queue = new FrameQueue();
   /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private readonly batch = new TickFlush(() => this.flush());
@@ -117,7 +117,8 @@ export class StreamTransport implements MessageTransport {
     this.capabilities = { transfer: true, ports: false, label: options.label };
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxWriteBuffer = options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER;
-    this.decoder = new FrameDecoder((f) => this.frame(f), Math.min(MAX_HELLO_SIZE, this.maxMessageSize));
+    this.decoder = new FrameDecoder((f) => this.frame(f.body, 0, f.body.byteLength, f.buffers), Math.min(MAX_HELLO_SIZE, this.maxMessageSize));
+    this.decoder.onBody = (chunk, start, end) => this.frame(chunk, start, end, NO_BUFFERS);
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -178,9 +179,9 @@ export class StreamTransport implements MessageTransport {
     this.detach.push(() => emitter.off(event, fn));
   }
 
-  private frame({ body, buffers }: Frame): void {
+  private frame(bytes: Uint8Array, start: number, end: number, buffers: readonly ArrayBuffer[]): void {
     if (this.closed) return;
-    const value = decodeMessage(body, buffers);
+    const value = decodeMessage(bytes, buffers, start, end);
     if (!this.greeted) return this.hello(value);
     this.sink!.message(fromTuple(value) as Message);
   }
@@ -216,11 +217,13 @@ export class StreamTransport implements MessageTransport {
       onError(new ChannelClosedError(`the connection to the ${this.options.label} is closed`), msg);
       return;
     }
+    const tuple = toTuple(msg);
     let encoded;
     try {
+      if (tuple !== msg && transfer === undefined && this.writeInline(tuple as unknown[])) return;
       // Checked inside, before transferred buffers are detached: a call that
       // fails for its size leaves the caller's buffers as they were.
-      encoded = encodeMessage(toTuple(msg), transfer, this.maxMessageSize);
+      encoded = encodeMessage(tuple, transfer, this.maxMessageSize);
     } catch (err) {
       onError(err, msg);
       return;
@@ -228,12 +231,38 @@ export class StreamTransport implements MessageTransport {
     this.write(encoded);
   }
 
+  /**
+   * Encodes a tuple straight into the queue, the path of nearly every call
+   * and reply. False, with nothing queued, when it needs encodeMessage:
+   * for something only ValueSerializer reproduces, a buffer that travels
+   * out of band, or a size over the limit (which encodeMessage reports).
+   */
+  private writeInline(tuple: unknown[]): boolean {
+    const q = this.queue;
+    const mark = q.begin();
+    let size = -1;
+    try {
+      if (appendCompact(q, tuple, ownLists(tuple)) && q.bodySince(mark) <= this.maxMessageSize) size = q.bodySince(mark);
+    } finally {
+      if (size < 0) q.drop(mark);
+    }
+    if (size < 0) return false;
+    this.queued(q.end(mark));
+    return true;
+  }
+
   private write(frame: Frame): void {
-    // Checked as each frame is queued, not once per flush: many calls in one
-    // chunk produce their replies in one tick, which could be gigabytes.
-    // A single frame may exceed the limit when nothing else waits.
-    const waiting = this.pendingBytes + this.writable.writableLength;
-    const size = frameSize(frame.body, frame.buffers);
+    this.queue.push(frame.body, frame.buffers);
+    this.queued(frameSize(frame.body, frame.buffers));
+  }
+
+  /**
+   * Checked as each frame is queued, not once per flush: many calls in one
+   * chunk produce their replies in one tick, which could be gigabytes. A
+   * single frame may exceed the limit when nothing else waits.
+   */
+  private queued(size: number): void {
+    const waiting = this.queue.bytes - size + this.writable.writableLength;
     if (waiting > 0 && waiting + size > this.maxWriteBuffer) {
       this.fail(
         blame(
@@ -244,17 +273,13 @@ export class StreamTransport implements MessageTransport {
       );
       return;
     }
-    this.pending.push(frame);
-    this.pendingBytes += size;
     this.batch.schedule();
   }
 
   /** One tick's frames leave in one writev. */
   private readonly flush = (): void => {
-    if (this.closed || this.pending.length === 0) return;
-    const chunks = encodeFrames(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.closed || this.queue.bytes === 0) return;
+    const chunks = this.queue.take();
     const w = this.writable;
     if (chunks.length === 1) {
       w.write(chunks[0]);
@@ -272,11 +297,9 @@ export class StreamTransport implements MessageTransport {
    */
   sayLastWords(fd: number, msg: unknown): void {
     if (this.closed || this.writable.writableLength > 0) return;
-    const frames = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    frames.push(encodeMessage(msg, undefined));
-    for (const chunk of encodeFrames(frames)) writeSync(fd, chunk);
+    const { body, buffers } = encodeMessage(msg, undefined);
+    this.queue.push(body, buffers);
+    for (const chunk of this.queue.take()) writeSync(fd, chunk);
   }
 
   /**
@@ -316,7 +339,7 @@ export class StreamTransport implements MessageTransport {
   private shutdown(): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
-    this.pending = [];
+    this.queue.clear();
     for (const d of this.detach.splice(0)) d();
     // A stream with no listener would stop at 'error' with an uncaught exception.
     this.readable.on('error', ignore);
@@ -325,3 +348,4 @@ export class StreamTransport implements MessageTransport {
 }
 
 const ignore = (): void => {};
+const NO_BUFFERS: readonly ArrayBuffer[] = [];
