@@ -24,7 +24,9 @@ class Writer {
   /** Writing into a frame queue, where a buffer that would travel out of band cannot go. */
   inline = false;
   /** Objects met so far, in order; searched directly while few (most messages), through `refIndex` once many. */
-  refs: object[] = [];
+  refs: Array<object | undefined> = [];
+  /** Entries of `refs` in use: the array is kept between messages, as setting its length costs more than a message. */
+  refCount = 0;
   refIndex: Map<object, number> | undefined;
   transfer: ReadonlySet<ArrayBuffer> | undefined;
   /** Made only for a message that has out-of-band buffers. */
@@ -48,7 +50,8 @@ class Writer {
 
   /** Done with a message: what it referred to is let go. */
   clear(): void {
-    this.refs.length = 0;
+    for (let i = 0; i < this.refCount; i++) this.refs[i] = undefined;
+    this.refCount = 0;
     this.refIndex = undefined;
     if (this.oobIndex.size > 0) this.oobIndex.clear();
   }
@@ -254,7 +257,7 @@ function write(v: unknown): void {
 }
 
 function writeObject(o: object): void {
-  const seen = w.refIndex === undefined ? indexOf(w.refs, o) : w.refIndex.get(o);
+  const seen = w.refIndex === undefined ? indexOf(o) : w.refIndex.get(o);
   if (seen !== undefined) {
     w.byte(Tag.Ref);
     return w.varint(seen);
@@ -326,15 +329,17 @@ function writeObject(o: object): void {
 /** Linear search wins over a Map for a handful of objects, and needs no identity hash on fresh ones. */
 const FEW_REFS = 16;
 
-function indexOf(refs: object[], o: object): number | undefined {
-  for (let i = 0; i < refs.length; i++) if (refs[i] === o) return i;
+function indexOf(o: object): number | undefined {
+  const refs = w.refs;
+  for (let i = 0; i < w.refCount; i++) if (refs[i] === o) return i;
   return undefined;
 }
 
 function remember(o: object): void {
-  const i = w.refs.push(o) - 1;
+  const i = w.refCount++;
+  w.refs[i] = o;
   if (w.refIndex !== undefined) w.refIndex.set(o, i);
-  else if (i === FEW_REFS) w.refIndex = new Map(w.refs.map((r, j) => [r, j]));
+  else if (i === FEW_REFS) w.refIndex = new Map(w.refs.slice(0, w.refCount).map((r, j) => [r!, j]));
 }
 
 function writeArray(a: unknown[]): void {
