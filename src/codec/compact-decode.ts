@@ -129,8 +129,10 @@ function read(r: Reader): unknown {
       return true;
     case Tag.Int32:
       r.need(4);
+      const v = r.view;
+      const at = r.pos;
       r.pos += 4;
-      return r.view.readInt32LE(r.pos - 4);
+      return v[at]! | (v[at + 1]! << 8) | (v[at + 2]! << 16) | (v[at + 3]! << 24);
     case Tag.Float64:
       r.need(8);
       r.pos += 8;

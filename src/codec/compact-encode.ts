@@ -230,10 +230,16 @@ function write(v: unknown): void {
     case 'number':
       if ((v | 0) === v && !(v === 0 && 1 / v < 0)) {
         if (v >= 0 && v < 0x80) return w.byte(Tag.SmallInt + v);
+        // Byte by byte: Buffer's checked writer costs more than the rest of a small message's number.
         w.ensure(5);
-        w.buf[w.pos++] = Tag.Int32;
-        w.buf.writeInt32LE(v, w.pos);
-        w.pos += 4;
+        const b = w.buf;
+        let at = w.pos;
+        b[at++] = Tag.Int32;
+        b[at++] = v;
+        b[at++] = v >> 8;
+        b[at++] = v >> 16;
+        b[at++] = v >> 24;
+        w.pos = at;
         return;
       }
       return w.float(v);
