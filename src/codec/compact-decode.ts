@@ -139,6 +139,8 @@ function read(r: Reader): unknown {
       return r.view.readDoubleLE(r.pos - 8);
     case Tag.String:
       return r.string();
+    case Tag.Name:
+      return r.string(true);
     case Tag.BigInt:
       return parseBigInt(r.string());
     case Tag.Object: {

@@ -216,14 +216,30 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
   }
 }
 
-/** An array farcall built: dense, plain, no named keys; only its members are the user's. */
+/**
+ * An array farcall built: dense, plain, no named keys; only its members
+ * are the user's. Its short strings are names (a call's path), which the
+ * decoder takes from its cache: the same string object every call, not a
+ * new one to allocate and hash before the path guard can look it up.
+ */
 function writeOwnList(a: unknown[]): void {
   remember(a);
   const len = a.length;
   w.byte(Tag.Array);
   w.varint(len);
-  for (let i = 0; i < len; i++) write(a[i]);
+  for (let i = 0; i < len; i++) {
+    const v = a[i];
+    if (typeof v === 'string' && v.length <= MAX_NAME) {
+      w.byte(Tag.Name);
+      w.string(v);
+    } else {
+      write(v);
+    }
+  }
 }
+
+/** The longest string the decoder's cache keeps. */
+const MAX_NAME = 16;
 
 function write(v: unknown): void {
   switch (typeof v) {

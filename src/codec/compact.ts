@@ -38,6 +38,8 @@ export const enum Tag {
   OutOfBand,
   View,
   Ref,
+  /** A string likely to repeat from message to message (a call's path step), read through the decoder's cache. */
+  Name,
   /** Tags from here on are the integers 0..127 themselves. */
   SmallInt = 0x80,
 }

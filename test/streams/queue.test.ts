@@ -62,6 +62,14 @@ test('inline and encoded frames interleave in order, across buffer growth and bi
   }
 });
 
+test("a call's own lists round-trip whatever strings they hold (short ones travel as names)", () => {
+  const names = ['', 'a', 'x'.repeat(16), 'y'.repeat(17), 'größe', '日本語', '𝄞', 'a'.repeat(15) + 'é'];
+  const q = new FrameQueue();
+  for (let i = 0; i < 3; i++) assert.is(queue(q, [-1, i, names, [...names, 1, { k: names }]], 2), 'inline');
+  const got = messages(q.take(), true);
+  for (const m of got) assert.equal(m, [-1, (m as number[])[1], names, [...names, 1, { k: names }]]);
+});
+
 test('bytes handed out by take() are never written over by later frames', () => {
   const q = new FrameQueue();
   const taken: Uint8Array[] = [];
