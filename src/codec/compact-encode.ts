@@ -23,6 +23,8 @@ class Writer {
   origin = 0;
   /** Writing into a frame queue, where a buffer that would travel out of band cannot go. */
   inline = false;
+  /** A message is being encoded; the encoder is not reentrant. */
+  busy = false;
   /** Objects met so far, in order; searched directly while few (most messages), through `refIndex` once many. */
   refs: Array<object | undefined> = [];
   /** Entries of `refs` in use: the array is kept between messages, as setting its length costs more than a message. */
@@ -139,10 +141,13 @@ export function encodeCompact(
   value: unknown,
   transfer: ReadonlySet<ArrayBuffer> | undefined,
 ): { body: Uint8Array; oob: OutOfBand | undefined } | undefined {
-  w.reset(transfer);
   // Someone made a member of Object.prototype enumerable: for-in would list it, so leave such a process to ValueSerializer.
   for (const _ in {}) return undefined;
+  // A getter of the value being encoded made another call: that one goes through ValueSerializer.
+  if (w.busy) return undefined;
+  w.reset(transfer);
   try {
+    w.busy = true;
     w.byte(COMPACT_MARK);
     write(value);
   } catch (err) {
@@ -150,6 +155,7 @@ export function encodeCompact(
     throw err;
   } finally {
     w.clear();
+    w.busy = false;
   }
   // One copy out of the shared scratch buffer, into Node's pool for small bodies.
   const body = Buffer.allocUnsafe(w.pos);
@@ -185,6 +191,7 @@ export interface Output {
  */
 export function appendCompact(out: Output, items: readonly unknown[], ownLists: number): boolean {
   for (const _ in {}) return false;
+  if (w.busy) return false;
   const scratch = w.buf;
   w.reset(undefined);
   w.buf = out.buf;
@@ -192,6 +199,7 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
   w.origin = out.start;
   w.inline = true;
   try {
+    w.busy = true;
     w.byte(COMPACT_MARK);
     remember(items as unknown[]);
     w.byte(Tag.Array);
@@ -210,6 +218,7 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
     throw err;
   } finally {
     w.clear();
+    w.busy = false;
     w.inline = false;
     w.origin = 0;
     w.buf = scratch;

@@ -110,6 +110,8 @@ export class StreamTransport implements MessageTransport {
   /** Frames waiting for this tick's flush. */
   private readonly queue = new FrameQueue();
   private queuedFrames = 0;
+  private sending = false;
+  private reentered: Array<{ msg: Message; transfer: readonly Transferable[] | undefined; onError: SendErrorHandler }> | undefined;
   /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private readonly batch = new TickFlush(() => this.flush());
@@ -223,6 +225,25 @@ export class StreamTransport implements MessageTransport {
   }
 
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
+    // A getter of a value being encoded may itself call through this stream;
+    // its message waits until the frame being written is whole.
+    if (this.sending) {
+      (this.reentered ??= []).push({ msg, transfer, onError });
+      return;
+    }
+    this.sending = true;
+    try {
+      this.sendNow(msg, transfer, onError);
+    } finally {
+      this.sending = false;
+    }
+    const later = this.reentered;
+    if (later === undefined) return;
+    this.reentered = undefined;
+    for (const r of later) this.send(r.msg, r.transfer, r.onError);
+  }
+
+  private sendNow(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
     if (this.closed) {
       onError(new ChannelClosedError(`the connection to the ${this.options.label} is closed`), msg);
       return;

@@ -126,6 +126,24 @@ export function runConformance(tc: TransportCase): void {
     assert.not.ok(await api().same(x, { shared: true }));
   });
 
+  test('value: a getter that makes another call while its object is being sent', async () => {
+    // Both calls are encoded on the same channel, one in the middle of the other.
+    let inner: Promise<number> | undefined;
+    const arg = {
+      a: 1,
+      get b() {
+        inner ??= api().add(20, 22);
+        return 'from the getter';
+      },
+      c: [3, 'x'.repeat(100)],
+    };
+    const echoed = await api().echo(arg);
+    assert.equal(echoed, { a: 1, b: 'from the getter', c: [3, 'x'.repeat(100)] });
+    assert.ok(inner, 'the getter ran');
+    assert.is(await inner, 42);
+    assert.is(await api().add(1, 2), 3, 'the channel still works');
+  });
+
   test('value: errors inside a returned value arrive as structuredClone gives them', async () => {
     const got = await api().errorsInside();
     assert.instance(got.plain, Error);
