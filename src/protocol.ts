@@ -4,8 +4,11 @@
  * Short keys because they are cloned or encoded on every call.
  */
 
-/** Bumped on any incompatible change to the shapes below. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Bumped on any incompatible change to the shapes below or to the compact
+ * codec (3: objects that repeat an earlier one's keys send only a shape id).
+ */
+export const PROTOCOL_VERSION = 3;
 
 export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5 } as const;
 

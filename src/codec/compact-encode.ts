@@ -133,6 +133,7 @@ export function encodeCompact(
     if (err === UNSUPPORTED || err instanceof RangeError) return undefined;
     throw err;
   } finally {
+    endMessage();
     w.refs.length = 0;
     w.refIndex = undefined;
     if (w.oobIndex.size > 0) w.oobIndex.clear();
@@ -185,25 +186,7 @@ function writeObject(o: object): void {
   if (types.isProxy(o)) throw UNSUPPORTED;
   remember(o);
   const proto = Object.getPrototypeOf(o);
-  if (proto === Object.prototype || proto === null) {
-    // The count is patched in once known, in a fixed three-byte varint.
-    w.ensure(4);
-    w.buf[w.pos] = Tag.Object;
-    const countAt = w.pos + 1;
-    w.pos += 4;
-    let count = 0;
-    // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
-    for (const k in o) {
-      w.string(k);
-      write((o as Record<string, unknown>)[k]);
-      count++;
-    }
-    if (count >= 1 << 21) throw UNSUPPORTED;
-    w.buf[countAt] = (count & 0x7f) | 0x80;
-    w.buf[countAt + 1] = ((count >>> 7) & 0x7f) | 0x80;
-    w.buf[countAt + 2] = count >>> 14;
-    return;
-  }
+  if (proto === Object.prototype || proto === null) return writePlain(o as Record<string, unknown>);
   if (proto === Array.prototype) return writeArray(o as unknown[]);
   if (proto === Map.prototype) {
     const m = o as Map<unknown, unknown>;
@@ -244,6 +227,100 @@ function writeObject(o: object): void {
     return w.varint(view instanceof DataView ? view.byteLength : (view as Uint8Array).length);
   }
   throw UNSUPPORTED;
+}
+
+/**
+ * A node of the trie of objects' key sequences: the path from the root
+ * spells an object's keys in order. The trie outlives messages, so steady
+ * traffic walks it without allocating; a shape id holds for one message.
+ */
+class KeyNode {
+  id = -1;
+  /** The message `id` was given in. */
+  epoch = -1;
+  /** The child taken last, checked first: objects in a row mostly share their keys. */
+  last: KeyNode | undefined;
+  more: Map<string, KeyNode> | undefined;
+  constructor(readonly key: string) {}
+}
+
+/** Past this many nodes the trie starts over, so odd keys cannot grow it without bound. */
+const MAX_KEY_NODES = 16384;
+let keyRoot = new KeyNode('');
+let keyNodes = 0;
+
+/** The encoder's state for one message, besides the Writer's refs; `endMessage` resets it. */
+const message = {
+  epoch: 0,
+  /** Shape ids given so far. */
+  shapes: 0,
+  /** The top of `keyStack`. */
+  keys: 0,
+};
+/** The keys of the objects being written, innermost last; its length is never set, which costs more than the stores. */
+let keyStack: string[] = [];
+
+function endMessage(): void {
+  message.epoch++;
+  message.shapes = 0;
+  message.keys = 0;
+  if (keyStack.length > 1024) keyStack = [];
+  if (keyNodes > MAX_KEY_NODES) {
+    keyRoot = new KeyNode('');
+    keyNodes = 0;
+  }
+}
+
+function childOf(node: KeyNode, key: string): KeyNode {
+  let next = node.last === undefined ? undefined : node.more?.get(key);
+  if (next === undefined) {
+    next = new KeyNode(key);
+    keyNodes++;
+    if (node.last !== undefined) (node.more ??= new Map([[node.last.key, node.last]])).set(key, next);
+  }
+  node.last = next;
+  return next;
+}
+
+/**
+ * A plain object. The first one with a given key sequence in a message is
+ * written with its keys, as before shapes existed, so an older peer still
+ * reads a hello; it defines the next shape id on both sides. Later ones
+ * write only that id and their values.
+ */
+function writePlain(o: Record<string, unknown>): void {
+  const base = message.keys;
+  let top = base;
+  let node = keyRoot;
+  // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
+  for (const k in o) {
+    keyStack[top++] = k;
+    const last = node.last;
+    node = last !== undefined && last.key === k ? last : childOf(node, k);
+  }
+  message.keys = top;
+  const known = node.epoch === message.epoch;
+  if (known) {
+    w.byte(Tag.Shape);
+    w.varint(node.id);
+  } else {
+    w.byte(Tag.Object);
+    w.varint(top - base);
+  }
+  let i = base;
+  for (const k in o) {
+    // A getter may have deleted a key since the first pass.
+    if (keyStack[i++] !== k) throw UNSUPPORTED;
+    if (!known) w.string(k);
+    write(o[k]);
+  }
+  if (i !== top) throw UNSUPPORTED;
+  message.keys = base;
+  if (!known) {
+    // Given as an object ends, as the decoder learns its keys, so a nested object never refers to a shape still being read.
+    node.id = message.shapes++;
+    node.epoch = message.epoch;
+  }
 }
 
 /** Linear search wins over a Map for a handful of objects, and needs no identity hash on fresh ones. */

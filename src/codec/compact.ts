@@ -28,6 +28,7 @@ export const enum Tag {
   Float64,
   String,
   BigInt,
+  /** A count, then each key and its value; the object's key list becomes the next shape id. */
   Object,
   Array,
   Date,
@@ -38,6 +39,8 @@ export const enum Tag {
   OutOfBand,
   View,
   Ref,
+  /** An object with the keys of an earlier one (protocol 3): a shape id, then the values in key order. */
+  Shape,
   /** Tags from here on are the integers 0..127 themselves. */
   SmallInt = 0x80,
 }
