@@ -100,10 +100,10 @@ test('objects that repeat keys send them once, whatever the order, prefixes and 
   sameAsClone(Array.from({ length: 3 }, (_, i) => Object.fromEntries(Array.from({ length: 40 }, (_, j) => [`k${j}`, i + j]))));
 });
 
-test('many key lists in one message and across messages', () => {
+test('many key lists and shared objects in one message, and across messages', () => {
   for (let round = 0; round < 3; round++) {
     const objects = Array.from({ length: 2000 }, (_, i) => ({ [`k${i % 700}`]: i, [`j${i % 3}`]: round, ...(i % 5 ? {} : { z: i }) }));
-    sameAsClone({ objects, again: objects.slice(0, 50).map((o) => ({ ...o })) });
+    sameAsClone({ objects, copies: objects.slice(0, 50).map((o) => ({ ...o })), same: objects.slice(0, 50).reverse() });
   }
 });
 

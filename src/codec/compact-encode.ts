@@ -178,13 +178,12 @@ function write(v: unknown): void {
 }
 
 function writeObject(o: object): void {
-  const seen = w.refIndex === undefined ? indexOf(w.refs, o) : w.refIndex.get(o);
+  const seen = refOf(o);
   if (seen !== undefined) {
     w.byte(Tag.Ref);
     return w.varint(seen);
   }
   if (types.isProxy(o)) throw UNSUPPORTED;
-  remember(o);
   const proto = Object.getPrototypeOf(o);
   if (proto === Object.prototype || proto === null) return writePlain(o as Record<string, unknown>);
   if (proto === Array.prototype) return writeArray(o as unknown[]);
@@ -256,6 +255,8 @@ const message = {
   shapes: 0,
   /** The top of `keyStack`. */
   keys: 0,
+  /** The objects in `w.refs`, once there are more than a few. */
+  seen: undefined as Set<object> | undefined,
 };
 /** The keys of the objects being written, innermost last; its length is never set, which costs more than the stores. */
 let keyStack: string[] = [];
@@ -264,6 +265,7 @@ function endMessage(): void {
   message.epoch++;
   message.shapes = 0;
   message.keys = 0;
+  message.seen = undefined;
   if (keyStack.length > 1024) keyStack = [];
   if (keyNodes > MAX_KEY_NODES) {
     keyRoot = new KeyNode('');
@@ -323,7 +325,7 @@ function writePlain(o: Record<string, unknown>): void {
   }
 }
 
-/** Linear search wins over a Map for a handful of objects, and needs no identity hash on fresh ones. */
+/** Linear search wins over hashing for a handful of objects, and needs no identity hash on fresh ones. */
 const FEW_REFS = 16;
 
 function indexOf(refs: object[], o: object): number | undefined {
@@ -331,10 +333,32 @@ function indexOf(refs: object[], o: object): number | undefined {
   return undefined;
 }
 
-function remember(o: object): void {
-  const i = w.refs.push(o) - 1;
-  if (w.refIndex !== undefined) w.refIndex.set(o, i);
-  else if (i === FEW_REFS) w.refIndex = new Map(w.refs.map((r, j) => [r, j]));
+/**
+ * The index of `o` if the message met it before; otherwise `o` is recorded
+ * and the result is undefined. Past a few objects a Set tells whether it
+ * is new with one hash lookup; indices by a Map (two lookups) are built
+ * only once an object repeats.
+ */
+function refOf(o: object): number | undefined {
+  const refs = w.refs;
+  if (w.refIndex !== undefined) {
+    const i = w.refIndex.get(o);
+    if (i === undefined) w.refIndex.set(o, refs.push(o) - 1);
+    return i;
+  }
+  const set = message.seen;
+  if (set === undefined) {
+    const i = indexOf(refs, o);
+    if (i === undefined && refs.push(o) > FEW_REFS) message.seen = new Set(refs);
+    return i;
+  }
+  const size = set.size;
+  if (set.add(o).size !== size) {
+    refs.push(o);
+    return undefined;
+  }
+  w.refIndex = new Map(refs.map((r, j) => [r, j]));
+  return w.refIndex.get(o);
 }
 
 function writeArray(a: unknown[]): void {
