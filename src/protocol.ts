@@ -6,7 +6,7 @@
 
 /**
  * Bumped on any incompatible change to the shapes below or to the compact
- * codec (3: objects that repeat an earlier one's keys send only a shape id).
+ * codec (3: an object with the keys of an earlier one refers to it for them).
  */
 export const PROTOCOL_VERSION = 3;
 

@@ -5,8 +5,8 @@ import { Tag, VIEWS } from './compact.ts';
 class Reader {
   pos = 1;
   readonly refs: unknown[] = [];
-  /** The objects read so far with their keys, by shape id. */
-  readonly shapes: Shape[] = [];
+  /** Builders for the objects that others take their keys from, by reference index. */
+  builds: Build[] | undefined;
   readonly view: Buffer;
 
   constructor(
@@ -141,27 +141,27 @@ function read(r: Reader): unknown {
       const o: Record<string, unknown> = {};
       r.refs.push(o);
       const n = r.count();
-      const keys: string[] = new Array(n);
       for (let i = 0; i < n; i++) {
         const k = r.string(true);
-        keys[i] = k;
         setKey(o, k, read(r));
       }
-      r.shapes.push({ keys, build: undefined });
       return o;
     }
     case Tag.Shape: {
-      const shape = r.shapes[r.varint()];
-      if (shape === undefined) throw new ProtocolError('a compact body refers to an object shape it has not sent');
+      const i = r.varint();
+      const builds = (r.builds ??= []);
+      let build = builds[i];
+      if (build === undefined) {
+        const like = r.refs[i];
+        if (typeof like !== 'object' || like === null || Object.getPrototypeOf(like) !== Object.prototype) {
+          throw new ProtocolError('a compact body takes the keys of a value that is not an object it sent');
+        }
+        // Its own keys are in the order they were sent: the encoder lists integer keys first, as objects do.
+        build = builds[i] = builderFor(Object.keys(like));
+      }
       const o: Record<string, unknown> = {};
       r.refs.push(o);
-      const build = shape.build === undefined ? (shape.build = builderFor(shape.keys)) : shape.build;
-      if (build !== null) {
-        build(o, r);
-        return o;
-      }
-      const keys = shape.keys;
-      for (let i = 0; i < keys.length; i++) setKey(o, keys[i]!, read(r));
+      build(o, r);
       return o;
     }
     case Tag.Array: {
@@ -240,19 +240,14 @@ function read(r: Reader): unknown {
   }
 }
 
-interface Shape {
-  keys: string[];
-  /** Looked up on the first object that reuses the keys; null when there is none. */
-  build: Build | null | undefined;
-}
-
 /** Reads an object's values, in key order, onto the fresh object `o`. */
 type Build = (o: Record<string, unknown>, r: Reader) => void;
 
 /**
- * Builders for key lists that objects reuse, kept across messages. In
- * generated code each key is a named store with its own inline cache, which
- * adds properties several times faster than `o[k] = v` with keys that vary.
+ * Builders generated for key lists that objects reuse, kept across
+ * messages. In generated code each key is a named store with its own inline
+ * cache, which adds properties several times faster than `o[k] = v` with
+ * keys that vary.
  */
 const builders = new Map<string, Build>();
 /** Bounds the code a peer's key lists can make us generate; later lists take the slower path. */
@@ -260,24 +255,26 @@ const MAX_BUILDERS = 512;
 const MAX_BUILDER_KEYS = 32;
 let generate = true;
 
-function builderFor(keys: string[]): Build | null {
-  if (!generate || keys.length > MAX_BUILDER_KEYS || keys.includes('__proto__')) return null;
-  const id = JSON.stringify(keys);
-  let build = builders.get(id);
-  if (build === undefined) {
-    if (builders.size >= MAX_BUILDERS) return null;
-    // JSON string literals are JavaScript string literals, so no key can be more than a key here.
-    const body = keys.map((k) => `o[${JSON.stringify(k)}] = read(r);`).join('\n');
-    try {
-      build = new Function('read', `return function build(o, r) {\n${body}\n};`)(read) as Build;
-    } catch {
-      // Code generation from strings is disallowed in this process.
-      generate = false;
-      return null;
+function builderFor(keys: string[]): Build {
+  if (generate && keys.length <= MAX_BUILDER_KEYS && !keys.includes('__proto__')) {
+    const id = JSON.stringify(keys);
+    let build = builders.get(id);
+    if (build === undefined && builders.size < MAX_BUILDERS) {
+      // JSON string literals are JavaScript string literals, so no key can be more than a key here.
+      const body = keys.map((k) => `o[${JSON.stringify(k)}] = read(r);`).join('\n');
+      try {
+        build = new Function('read', `return function build(o, r) {\n${body}\n};`)(read) as Build;
+        builders.set(id, build);
+      } catch {
+        // Code generation from strings is disallowed in this process.
+        generate = false;
+      }
     }
-    builders.set(id, build);
+    if (build !== undefined) return build;
   }
-  return build;
+  return (o, r) => {
+    for (let i = 0; i < keys.length; i++) setKey(o, keys[i]!, read(r));
+  };
 }
 
 function setKey(o: Record<string, unknown>, k: string, v: unknown): void {

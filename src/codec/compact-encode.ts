@@ -231,11 +231,12 @@ function writeObject(o: object): void {
 /**
  * A node of the trie of objects' key sequences: the path from the root
  * spells an object's keys in order. The trie outlives messages, so steady
- * traffic walks it without allocating; a shape id holds for one message.
+ * traffic walks it without allocating.
  */
 class KeyNode {
-  id = -1;
-  /** The message `id` was given in. */
+  /** The reference index of the last object of this message written with these keys. */
+  ref = -1;
+  /** The message `ref` belongs to. */
   epoch = -1;
   /** The child taken last, checked first: objects in a row mostly share their keys. */
   last: KeyNode | undefined;
@@ -251,10 +252,10 @@ let keyNodes = 0;
 /** The encoder's state for one message, besides the Writer's refs; `endMessage` resets it. */
 const message = {
   epoch: 0,
-  /** Shape ids given so far. */
-  shapes: 0,
   /** The top of `keyStack`. */
   keys: 0,
+  /** Whether the last object written with its keys, or looked up, had the keys of an earlier one. */
+  repeating: false,
   /** The objects in `w.refs`, once there are more than a few. */
   seen: undefined as Set<object> | undefined,
 };
@@ -263,8 +264,8 @@ let keyStack: string[] = [];
 
 function endMessage(): void {
   message.epoch++;
-  message.shapes = 0;
   message.keys = 0;
+  message.repeating = false;
   message.seen = undefined;
   if (keyStack.length > 1024) keyStack = [];
   if (keyNodes > MAX_KEY_NODES) {
@@ -285,44 +286,66 @@ function childOf(node: KeyNode, key: string): KeyNode {
 }
 
 /**
- * A plain object. The first one with a given key sequence in a message is
- * written with its keys, as before shapes existed, so an older peer still
- * reads a hello; it defines the next shape id on both sides. Later ones
- * write only that id and their values.
+ * A plain object, just recorded in `w.refs`. One with the keys of an
+ * earlier object of the message is written as a reference to that object
+ * and its own values; otherwise with its keys, as before (so an older peer
+ * still reads a hello), and it can serve later objects once it ends.
  */
 function writePlain(o: Record<string, unknown>): void {
+  // Looking the keys up first costs a second for-in, worth it while objects keep repeating keys.
+  if (message.repeating && writeShaped(o)) return;
+  const ref = w.refs.length - 1;
+  w.ensure(4);
+  w.buf[w.pos] = Tag.Object;
+  // The count is patched in once known, in a fixed three-byte varint.
+  const countAt = w.pos + 1;
+  w.pos += 4;
+  let count = 0;
+  let node = keyRoot;
+  // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
+  for (const k in o) {
+    const last = node.last;
+    node = last !== undefined && last.key === k ? last : childOf(node, k);
+    w.string(k);
+    write(o[k]);
+    count++;
+  }
+  if (count >= 1 << 21) throw UNSUPPORTED;
+  w.buf[countAt] = (count & 0x7f) | 0x80;
+  w.buf[countAt + 1] = ((count >>> 7) & 0x7f) | 0x80;
+  w.buf[countAt + 2] = count >>> 14;
+  if (node.epoch === message.epoch) message.repeating = true;
+  // Only once it ends, when the decoder has all its keys: an object nested in it cannot refer to it for keys.
+  node.ref = ref;
+  node.epoch = message.epoch;
+}
+
+/** Writes `o` as an earlier object of the message with its keys and its own values, if there is one; otherwise writes nothing and returns false. */
+function writeShaped(o: Record<string, unknown>): boolean {
   const base = message.keys;
   let top = base;
   let node = keyRoot;
-  // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
   for (const k in o) {
     keyStack[top++] = k;
     const last = node.last;
     node = last !== undefined && last.key === k ? last : childOf(node, k);
   }
-  message.keys = top;
-  const known = node.epoch === message.epoch;
-  if (known) {
-    w.byte(Tag.Shape);
-    w.varint(node.id);
-  } else {
-    w.byte(Tag.Object);
-    w.varint(top - base);
+  if (node.epoch !== message.epoch) {
+    message.repeating = false;
+    return false;
   }
+  w.byte(Tag.Shape);
+  w.varint(node.ref);
+  message.keys = top;
   let i = base;
   for (const k in o) {
     // A getter may have deleted a key since the first pass.
     if (keyStack[i++] !== k) throw UNSUPPORTED;
-    if (!known) w.string(k);
     write(o[k]);
   }
   if (i !== top) throw UNSUPPORTED;
   message.keys = base;
-  if (!known) {
-    // Given as an object ends, as the decoder learns its keys, so a nested object never refers to a shape still being read.
-    node.id = message.shapes++;
-    node.epoch = message.epoch;
-  }
+  return true;
 }
 
 /** Linear search wins over hashing for a handful of objects, and needs no identity hash on fresh ones. */

@@ -28,7 +28,7 @@ export const enum Tag {
   Float64,
   String,
   BigInt,
-  /** A count, then each key and its value; the object's key list becomes the next shape id. */
+  /** A count, then each key and its value. */
   Object,
   Array,
   Date,
@@ -39,7 +39,7 @@ export const enum Tag {
   OutOfBand,
   View,
   Ref,
-  /** An object with the keys of an earlier one (protocol 3): a shape id, then the values in key order. */
+  /** An object with the keys of an earlier one (protocol 3): that object's reference index, then the values in key order. */
   Shape,
   /** Tags from here on are the integers 0..127 themselves. */
   SmallInt = 0x80,
