@@ -6,7 +6,8 @@
 
 /**
  * Bumped on any incompatible change to the shapes below or to the compact
- * codec (3: a call's path steps travel as names).
+ * codec (3: a call's path steps travel as names, and an object with the
+ * keys of an earlier one refers to it for them).
  */
 export const PROTOCOL_VERSION = 3;
 

@@ -1,11 +1,13 @@
 // The byte codec alone: every value of the matrix comes back as structuredClone
 // gives it, through whichever path it takes; the compact path is the one taken
 // for ordinary messages; and any bytes at all decode to a value or a ProtocolError.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeMessage, encodeMessage } from '../src/codec/binary.ts';
-import { COMPACT_MARK } from '../src/codec/compact.ts';
+import { COMPACT_MARK, Tag } from '../src/codec/compact.ts';
 import { ProtocolError } from '../src/errors.ts';
 import { difference } from './conformance/compare.ts';
 import { valueMatrix } from './conformance/values.ts';
@@ -78,6 +80,65 @@ test('a function still fails as structured clone fails', () => {
   assert.throws(() => encodeMessage({ f: () => 1 }, undefined), (e: Error) => e.name === 'DataCloneError');
 });
 
+const sameAsClone = (v: unknown): void => {
+  const r = roundTrip(v);
+  assert.ok(r.compact);
+  const d = difference(r.value, structuredClone(v));
+  assert.is(d, undefined, d);
+};
+
+test('objects that repeat keys send them once, whatever the order, prefixes and odd keys', () => {
+  const records = Array.from({ length: 100 }, (_, i) => ({ id: i, name: `item ${i}` }));
+  const body = encodeMessage(records, undefined).body;
+  assert.ok(Buffer.from(body).toString('latin1').split('name').length <= 3, 'the key is written once or twice, not per object');
+  sameAsClone(records);
+  const odd = ['', '0', '7', 'constructor', 'a"b', 'c\\d', 'line\nbreak', '\u2028', 'é', '日本', '😀', '${x}', '`'];
+  sameAsClone(Array.from({ length: 4 }, (_, i) => Object.fromEntries(odd.map((k, j) => [k, i * j]))));
+  sameAsClone([JSON.parse('{"__proto__": {"x": 1}, "a": 1}'), JSON.parse('{"__proto__": {"x": 2}, "a": 2}'), { a: 3 }]);
+  sameAsClone(Array.from({ length: 3 }, (_, i) => Object.assign(Object.create(null), { a: i, b: [i] })));
+  // More keys than a builder is made for.
+  sameAsClone(Array.from({ length: 3 }, (_, i) => Object.fromEntries(Array.from({ length: 40 }, (_, j) => [`k${j}`, i + j]))));
+});
+
+test('many key lists and shared objects in one message, and across messages', () => {
+  for (let round = 0; round < 3; round++) {
+    const objects = Array.from({ length: 2000 }, (_, i) => ({ [`k${i % 700}`]: i, [`j${i % 3}`]: round, ...(i % 5 ? {} : { z: i }) }));
+    sameAsClone({ objects, copies: objects.slice(0, 50).map((o) => ({ ...o })), same: objects.slice(0, 50).reverse() });
+  }
+});
+
+test('an object a getter changes while it is written still arrives as structuredClone gives it', () => {
+  const make = (): object => {
+    const o: Record<string, unknown> = {
+      get a(): number {
+        delete o.b;
+        return 1;
+      },
+      b: 2,
+      c: 3,
+    };
+    return o;
+  };
+  const d = difference(roundTrip([{ a: 0, b: 0, c: 0 }, make()]).value, structuredClone([{ a: 0, b: 0, c: 0 }, make()]));
+  assert.is(d, undefined, d);
+});
+
+test('objects that repeat keys decode where code generation from strings is disallowed', async () => {
+  const script = fileURLToPath(new URL('./fixtures/codec-roundtrip.ts', import.meta.url));
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--disallow-code-generation-from-strings', '--import', 'tsx', script], { timeout: 60_000 }, (err, out) =>
+      err ? reject(err) : resolve(out),
+    ),
+  );
+  assert.is(stdout.trim(), 'same');
+});
+
+test("the first object of its keys is written as protocol 2 wrote it, so an older peer reads the version in the hello", () => {
+  const body = encodeMessage({ farcall: 3, features: [] }, undefined).body;
+  const key = (k: string): number[] => [k.length, ...Buffer.from(k)];
+  assert.equal([...body], [COMPACT_MARK, Tag.Object, 0x82, 0x80, 0, ...key('farcall'), 0x83, ...key('features'), Tag.Array, 0]);
+});
+
 test('malformed compact bodies are ProtocolErrors', () => {
   const bad = [
     [COMPACT_MARK],
@@ -87,6 +148,11 @@ test('malformed compact bodies are ProtocolErrors', () => {
     [COMPACT_MARK, 15, 0], // an out-of-band buffer that was not sent
     [COMPACT_MARK, 0x80, 0x80], // bytes after the value
     [COMPACT_MARK, 11, 1, 0x61, 1, 0x21], // a RegExp with a bad flag
+    [COMPACT_MARK, Tag.Shape, 0], // the keys of an object never sent
+    [COMPACT_MARK, Tag.Array, 2, Tag.Shape, 1, Tag.Object, 0], // the keys of an object not sent yet
+    [COMPACT_MARK, Tag.Array, 1, Tag.Shape, 0], // the keys of an array
+    [COMPACT_MARK, Tag.Array, 2, Tag.Date, Tag.Float64, 0, 0, 0, 0, 0, 0, 0, 0, Tag.Shape, 1], // the keys of a Date
+    [COMPACT_MARK, Tag.Array, 2, Tag.Object, 1, 1, 0x61, Tag.Null, Tag.Shape, 1], // values that end early
   ];
   for (const bytes of bad) {
     assert.throws(() => decodeMessage(new Uint8Array(bytes), []), (e: Error) => e instanceof ProtocolError, `bytes ${bytes}`);
@@ -94,7 +160,8 @@ test('malformed compact bodies are ProtocolErrors', () => {
 });
 
 test('random bytes decode to a value or a ProtocolError, never anything else', () => {
-  const base = encodeMessage({ t: 0, i: 3, p: ['a', 'b'], a: [1, 'x', new Map([[1, new Uint16Array(3)]])] }, undefined).body;
+  const records = [{ x: 1, y: 'a' }, { y: 'b', x: 2 }, { x: 3, y: 'c' }, { x: 4 }, { x: 5, y: 'e' }];
+  const base = encodeMessage({ t: 0, i: 3, p: ['a', 'b'], a: [1, 'x', new Map([[1, new Uint16Array(3)]]), records] }, undefined).body;
   for (let i = 0; i < 5000; i++) {
     const bytes = i % 2 ? Uint8Array.from(base) : randomBytes(1 + (i % 40));
     bytes[0] = COMPACT_MARK;

@@ -5,6 +5,8 @@ import { Tag, VIEWS } from './compact.ts';
 class Reader {
   readonly refs: unknown[] = [];
   pos: number;
+  /** Builders for the objects that others take their keys from, by reference index. */
+  builds: Build[] | undefined;
 
   /** Reads the body in `view` from `start` (its mark) to `end`. */
   constructor(
@@ -149,11 +151,25 @@ function read(r: Reader): unknown {
       const n = r.count();
       for (let i = 0; i < n; i++) {
         const k = r.string(true);
-        const v = read(r);
-        // An own "__proto__" key stays an own property, as with structured clone, never a prototype.
-        if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-        else o[k] = v;
+        setKey(o, k, read(r));
       }
+      return o;
+    }
+    case Tag.Shape: {
+      const i = r.varint();
+      const builds = (r.builds ??= []);
+      let build = builds[i];
+      if (build === undefined) {
+        const like = r.refs[i];
+        if (typeof like !== 'object' || like === null || Object.getPrototypeOf(like) !== Object.prototype) {
+          throw new ProtocolError('a compact body takes the keys of a value that is not an object it sent');
+        }
+        // Its own keys are in the order they were sent: the encoder lists integer keys first, as objects do.
+        build = builds[i] = builderFor(Object.keys(like));
+      }
+      const o: Record<string, unknown> = {};
+      r.refs.push(o);
+      build(o, r);
       return o;
     }
     case Tag.Array: {
@@ -230,6 +246,49 @@ function read(r: Reader): unknown {
     default:
       throw new ProtocolError(`a compact body holds an unknown tag ${tag}`);
   }
+}
+
+/** Reads an object's values, in key order, onto the fresh object `o`. */
+type Build = (o: Record<string, unknown>, r: Reader) => void;
+
+/**
+ * Builders generated for key lists that objects reuse, kept across
+ * messages. In generated code each key is a named store with its own inline
+ * cache, which adds properties several times faster than `o[k] = v` with
+ * keys that vary.
+ */
+const builders = new Map<string, Build>();
+/** Bounds the code a peer's key lists can make us generate; later lists take the slower path. */
+const MAX_BUILDERS = 512;
+const MAX_BUILDER_KEYS = 32;
+let generate = true;
+
+function builderFor(keys: string[]): Build {
+  if (generate && keys.length <= MAX_BUILDER_KEYS && !keys.includes('__proto__')) {
+    const id = JSON.stringify(keys);
+    let build = builders.get(id);
+    if (build === undefined && builders.size < MAX_BUILDERS) {
+      // JSON string literals are JavaScript string literals, so no key can be more than a key here.
+      const body = keys.map((k) => `o[${JSON.stringify(k)}] = read(r);`).join('\n');
+      try {
+        build = new Function('read', `return function build(o, r) {\n${body}\n};`)(read) as Build;
+        builders.set(id, build);
+      } catch {
+        // Code generation from strings is disallowed in this process.
+        generate = false;
+      }
+    }
+    if (build !== undefined) return build;
+  }
+  return (o, r) => {
+    for (let i = 0; i < keys.length; i++) setKey(o, keys[i]!, read(r));
+  };
+}
+
+function setKey(o: Record<string, unknown>, k: string, v: unknown): void {
+  // An own "__proto__" key stays an own property, as with structured clone, never a prototype.
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
 }
 
 function parseBigInt(s: string): bigint {

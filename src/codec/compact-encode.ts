@@ -56,6 +56,7 @@ class Writer {
     this.refCount = 0;
     this.refIndex = undefined;
     if (this.oobIndex.size > 0) this.oobIndex.clear();
+    endMessage();
   }
 
   byte(b: number): void {
@@ -201,7 +202,7 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
   try {
     w.busy = true;
     w.byte(COMPACT_MARK);
-    remember(items as unknown[]);
+    refOf(items as unknown[]);
     w.byte(Tag.Array);
     w.varint(items.length);
     const firstOwn = items.length - ownLists;
@@ -232,7 +233,7 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
  * new one to allocate and hash before the path guard can look it up.
  */
 function writeOwnList(a: unknown[]): void {
-  remember(a);
+  refOf(a);
   const len = a.length;
   w.byte(Tag.Array);
   w.varint(len);
@@ -288,33 +289,14 @@ function write(v: unknown): void {
 }
 
 function writeObject(o: object): void {
-  const seen = w.refIndex === undefined ? indexOf(o) : w.refIndex.get(o);
+  const seen = refOf(o);
   if (seen !== undefined) {
     w.byte(Tag.Ref);
     return w.varint(seen);
   }
   if (types.isProxy(o)) throw UNSUPPORTED;
-  remember(o);
   const proto = Object.getPrototypeOf(o);
-  if (proto === Object.prototype || proto === null) {
-    // The count is patched in once known, in a fixed three-byte varint.
-    w.ensure(4);
-    w.buf[w.pos] = Tag.Object;
-    const countAt = w.pos + 1;
-    w.pos += 4;
-    let count = 0;
-    // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
-    for (const k in o) {
-      w.string(k);
-      write((o as Record<string, unknown>)[k]);
-      count++;
-    }
-    if (count >= 1 << 21) throw UNSUPPORTED;
-    w.buf[countAt] = (count & 0x7f) | 0x80;
-    w.buf[countAt + 1] = ((count >>> 7) & 0x7f) | 0x80;
-    w.buf[countAt + 2] = count >>> 14;
-    return;
-  }
+  if (proto === Object.prototype || proto === null) return writePlain(o as Record<string, unknown>);
   if (proto === Array.prototype) return writeArray(o as unknown[]);
   if (proto === Map.prototype) {
     const m = o as Map<unknown, unknown>;
@@ -357,7 +339,127 @@ function writeObject(o: object): void {
   throw UNSUPPORTED;
 }
 
-/** Linear search wins over a Map for a handful of objects, and needs no identity hash on fresh ones. */
+/**
+ * A node of the trie of objects' key sequences: the path from the root
+ * spells an object's keys in order. The trie outlives messages, so steady
+ * traffic walks it without allocating.
+ */
+class KeyNode {
+  /** The reference index of the last object of this message written with these keys. */
+  ref = -1;
+  /** The message `ref` belongs to. */
+  epoch = -1;
+  /** The child taken last, checked first: objects in a row mostly share their keys. */
+  last: KeyNode | undefined;
+  more: Map<string, KeyNode> | undefined;
+  constructor(readonly key: string) {}
+}
+
+/** Past this many nodes the trie starts over, so odd keys cannot grow it without bound. */
+const MAX_KEY_NODES = 16384;
+let keyRoot = new KeyNode('');
+let keyNodes = 0;
+
+/** The encoder's state for one message, besides the Writer's refs; `endMessage` resets it. */
+const message = {
+  epoch: 0,
+  /** The top of `keyStack`. */
+  keys: 0,
+  /** Whether the last object written with its keys, or looked up, had the keys of an earlier one. */
+  repeating: false,
+  /** The objects in `w.refs`, once there are more than a few. */
+  seen: undefined as Set<object> | undefined,
+};
+/** The keys of the objects being written, innermost last; its length is never set, which costs more than the stores. */
+let keyStack: string[] = [];
+
+function endMessage(): void {
+  message.epoch++;
+  message.keys = 0;
+  message.repeating = false;
+  message.seen = undefined;
+  if (keyStack.length > 1024) keyStack = [];
+  if (keyNodes > MAX_KEY_NODES) {
+    keyRoot = new KeyNode('');
+    keyNodes = 0;
+  }
+}
+
+function childOf(node: KeyNode, key: string): KeyNode {
+  let next = node.last === undefined ? undefined : node.more?.get(key);
+  if (next === undefined) {
+    next = new KeyNode(key);
+    keyNodes++;
+    if (node.last !== undefined) (node.more ??= new Map([[node.last.key, node.last]])).set(key, next);
+  }
+  node.last = next;
+  return next;
+}
+
+/**
+ * A plain object, just recorded in `w.refs`. One with the keys of an
+ * earlier object of the message is written as a reference to that object
+ * and its own values; otherwise with its keys, as before (so an older peer
+ * still reads a hello), and it can serve later objects once it ends.
+ */
+function writePlain(o: Record<string, unknown>): void {
+  // Looking the keys up first costs a second for-in, worth it while objects keep repeating keys.
+  if (message.repeating && writeShaped(o)) return;
+  const ref = w.refCount - 1;
+  w.ensure(4);
+  w.buf[w.pos] = Tag.Object;
+  // The count is patched in once known, in a fixed three-byte varint.
+  const countAt = w.pos + 1;
+  w.pos += 4;
+  let count = 0;
+  let node = keyRoot;
+  // for-in is V8's fast path for reading every property; it lists only own keys while Object.prototype has no enumerable member.
+  for (const k in o) {
+    const last = node.last;
+    node = last !== undefined && last.key === k ? last : childOf(node, k);
+    w.string(k);
+    write(o[k]);
+    count++;
+  }
+  if (count >= 1 << 21) throw UNSUPPORTED;
+  w.buf[countAt] = (count & 0x7f) | 0x80;
+  w.buf[countAt + 1] = ((count >>> 7) & 0x7f) | 0x80;
+  w.buf[countAt + 2] = count >>> 14;
+  if (node.epoch === message.epoch) message.repeating = true;
+  // Only once it ends, when the decoder has all its keys: an object nested in it cannot refer to it for keys.
+  node.ref = ref;
+  node.epoch = message.epoch;
+}
+
+/** Writes `o` as an earlier object of the message with its keys and its own values, if there is one; otherwise writes nothing and returns false. */
+function writeShaped(o: Record<string, unknown>): boolean {
+  const base = message.keys;
+  let top = base;
+  let node = keyRoot;
+  for (const k in o) {
+    keyStack[top++] = k;
+    const last = node.last;
+    node = last !== undefined && last.key === k ? last : childOf(node, k);
+  }
+  if (node.epoch !== message.epoch) {
+    message.repeating = false;
+    return false;
+  }
+  w.byte(Tag.Shape);
+  w.varint(node.ref);
+  message.keys = top;
+  let i = base;
+  for (const k in o) {
+    // A getter may have deleted a key since the first pass.
+    if (keyStack[i++] !== k) throw UNSUPPORTED;
+    write(o[k]);
+  }
+  if (i !== top) throw UNSUPPORTED;
+  message.keys = base;
+  return true;
+}
+
+/** Linear search wins over hashing for a handful of objects, and needs no identity hash on fresh ones. */
 const FEW_REFS = 16;
 
 function indexOf(o: object): number | undefined {
@@ -366,12 +468,41 @@ function indexOf(o: object): number | undefined {
   return undefined;
 }
 
-function remember(o: object): void {
+/**
+ * The index of `o` if the message met it before; otherwise `o` is recorded
+ * and the result is undefined. Past a few objects a Set tells whether it
+ * is new with one hash lookup; indices by a Map (two lookups) are built
+ * only once an object repeats.
+ */
+function refOf(o: object): number | undefined {
+  if (w.refIndex !== undefined) {
+    const i = w.refIndex.get(o);
+    if (i === undefined) w.refIndex.set(o, record(o));
+    return i;
+  }
+  const set = message.seen;
+  if (set === undefined) {
+    const i = indexOf(o);
+    if (i === undefined && record(o) >= FEW_REFS) message.seen = new Set(recorded());
+    return i;
+  }
+  const size = set.size;
+  if (set.add(o).size !== size) {
+    record(o);
+    return undefined;
+  }
+  w.refIndex = new Map(recorded().map((r, j) => [r, j]));
+  return w.refIndex.get(o);
+}
+
+/** Records `o` as the message's next object; returns its index. */
+function record(o: object): number {
   const i = w.refCount++;
   w.refs[i] = o;
-  if (w.refIndex !== undefined) w.refIndex.set(o, i);
-  else if (i === FEW_REFS) w.refIndex = new Map(w.refs.slice(0, w.refCount).map((r, j) => [r!, j]));
+  return i;
 }
+
+const recorded = (): object[] => w.refs.slice(0, w.refCount) as object[];
 
 function writeArray(a: unknown[]): void {
   const len = a.length;

@@ -28,6 +28,7 @@ export const enum Tag {
   Float64,
   String,
   BigInt,
+  /** A count, then each key and its value. */
   Object,
   Array,
   Date,
@@ -40,6 +41,8 @@ export const enum Tag {
   Ref,
   /** A string likely to repeat from message to message (a call's path step), read through the decoder's cache. */
   Name,
+  /** An object with the keys of an earlier one (protocol 3): that object's reference index, then the values in key order. */
+  Shape,
   /** Tags from here on are the integers 0..127 themselves. */
   SmallInt = 0x80,
 }

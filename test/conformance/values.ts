@@ -45,6 +45,26 @@ function deep(depth: number): unknown {
   return v;
 }
 
+/** Objects that repeat one another's keys, in the same order, another order, or as a prefix. */
+function repeatedKeys(): unknown {
+  const records = Array.from({ length: 40 }, (_, i) => ({ id: i, name: `n${i}`, tags: i % 3 ? [i] : { first: i } }));
+  return {
+    records,
+    orders: [{ a: 1, b: 2 }, { b: 3, a: 4 }, { a: 5, b: 6 }],
+    prefixes: [{ a: 1, b: 2, c: 3 }, { a: 4 }, { a: 5, b: 6 }, { a: 7 }, { a: 8, b: 9, c: 10 }, {}, {}],
+    tree: { v: 1, kids: [{ v: 2, kids: [] }, { kids: [], v: 3 }, { v: 4, kids: [{ v: 5, kids: [] }] }] },
+  };
+}
+
+/** Many objects with the same keys that share and point back at one another. */
+function repeatedKeysWithReferences(): unknown {
+  const root: Record<string, unknown> = { id: 0, next: null };
+  const nodes = [root];
+  for (let i = 1; i < 30; i++) nodes.push({ id: i, next: nodes[i - 1] });
+  root.next = nodes[29];
+  return { nodes, again: nodes[7], list: [nodes[3], { id: -1, next: nodes[3] }] };
+}
+
 export const valueMatrix: Array<[string, Make]> = [
   ['undefined', () => undefined],
   ['null', () => null],
@@ -114,6 +134,8 @@ export const valueMatrix: Array<[string, Make]> = [
     },
   ],
   ['shared references within one message', sharedReferences],
+  ['objects repeating keys in order, out of order and as prefixes', repeatedKeys],
+  ['objects repeating keys with shared and circular references', repeatedKeysWithReferences],
   ['sparse array', () => [1, , 3, , , 6]], // eslint-disable-line no-sparse-arrays
   ['array of holes only', () => new Array(7)],
   ['array with extra properties', () => Object.assign([1, 2], { extra: 'x' })],
