@@ -19,7 +19,7 @@ const UNSUPPORTED = Symbol('unsupported');
 class Writer {
   buf: Buffer = Buffer.allocUnsafe(4096);
   pos = 0;
-  /** Bytes of `buf` before this belong to someone else (a frame queue's earlier frames): growing copies only from here. */
+  /** Bytes of `buf` before this belong to someone else (a frame queue's earlier frames): growing does not copy them. */
   origin = 0;
   /** Writing into a frame queue, where a buffer that would travel out of band cannot go. */
   inline = false;
@@ -43,10 +43,10 @@ class Writer {
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos - this.origin + n));
-    this.buf.copy(next, 0, this.origin, this.pos);
-    this.pos -= this.origin;
-    this.origin = 0;
+    // Offsets stay where they were (an object's count is patched in at one after its keys are written), so
+    // what is before `origin` is left out of the copy but not out of the new buffer.
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, this.origin, this.origin, this.pos);
     this.buf = next;
   }
 
@@ -169,11 +169,11 @@ export function encodeCompact(
 /**
  * Where `appendCompact` writes: bytes from `start` to `pos` of `buf` are
  * waiting to be sent. The encoder may replace `buf` with a bigger one
- * holding those bytes from 0.
+ * holding those bytes at the same offsets.
  */
 export interface Output {
   buf: Buffer;
-  start: number;
+  readonly start: number;
   pos: number;
 }
 
@@ -211,7 +211,6 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
       else writeOwnList(items[i] as unknown[]);
     }
     out.buf = w.buf;
-    out.start = w.origin;
     out.pos = w.pos;
     return true;
   } catch (err) {

@@ -230,6 +230,14 @@ export function runConformance(tc: TransportCase): void {
 
   // ---- callbacks and proxies ------------------------------------------------
 
+  test('500 calls in flight, each carrying and returning about 1 KiB of records', async () => {
+    const records = (n: number) => ({ items: Array.from({ length: 10 + (n % 9) }, (_, i) => ({ id: i, name: `record ${n}.${i}`, ok: i % 2 === 0, tags: ['a', 'b'] })) });
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(Array.from({ length: 500 }, (_, n) => api().echo(records(n))));
+      results.forEach((got, n) => assert.equal(got, records(n), `call ${n} of round ${round}`));
+    }
+  });
+
   test('callback: called several times, its results awaited', async () => {
     const seen: number[] = [];
     const cb = proxy((n: number) => {

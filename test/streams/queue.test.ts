@@ -70,6 +70,23 @@ test("a call's own lists round-trip whatever strings they hold (short ones trave
   for (const m of got) assert.equal(m, [-1, (m as number[])[1], names, [...names, 1, { k: names }]]);
 });
 
+test('many messages of objects in one batch, the buffer growing in the middle of an object', () => {
+  // The shape of an API response, about 1 KiB each: 200 of them outgrow the 64 KiB packing buffer several times.
+  const record = (i: number) => ({ id: i, name: `record ${i}`, active: i % 3 === 0, score: i * 0.25, tags: ['alpha', 'beta'] });
+  // Batches taken now and then, as flushes do, so later ones start part-way into the buffer.
+  const q = new FrameQueue();
+  const tuples: unknown[][] = [];
+  const chunks: Uint8Array[] = [];
+  for (let m = 0; m < 200; m++) {
+    const tuple = [-1, m, ['echo'], [{ items: Array.from({ length: 10 + (m % 7) }, (_, i) => record(i)) }]];
+    tuples.push(tuple);
+    assert.is(queue(q, tuple, 2), 'inline');
+    if (m % 3 === 0) chunks.push(...q.take());
+  }
+  chunks.push(...q.take());
+  assert.is(difference(messages(chunks, true), tuples), undefined);
+});
+
 test('bytes handed out by take() are never written over by later frames', () => {
   const q = new FrameQueue();
   const taken: Uint8Array[] = [];
