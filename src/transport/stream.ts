@@ -45,6 +45,17 @@ export interface StreamTransportOptions extends StreamLimits {
  * flight; 32 to 128 all do about as well).
  */
 const FLUSH_FRAMES = 64;
+/**
+ * After reading a chunk of n frames (n at least twice this), batches are
+ * written n/2 frames at a time: the next chunk, likely as big, is then
+ * answered in two halves, and the other side starts on the first while
+ * this side works on the second, instead of the two taking turns with one
+ * batch each. That keeps a few dozen calls in flight flowing (64 in flight
+ * over a Unix socket: about 420k -> 700k calls/s; 16: 165k -> 190k). A
+ * chunk of fewer frames restores FLUSH_FRAMES, so a burst of calls made
+ * after one reply still leaves in big batches.
+ */
+const MIN_SPLIT = 4;
 const DEFAULT_MAX_WRITE_BUFFER = 256 * 1024 * 1024;
 const DEFAULT_HELLO_TIMEOUT = 10_000;
 /**
@@ -110,6 +121,10 @@ export class StreamTransport implements MessageTransport {
   /** Frames waiting for this tick's flush. */
   private readonly queue = new FrameQueue();
   private queuedFrames = 0;
+  /** Frames in the chunk being read. */
+  private framesRead = 0;
+  /** A batch this long is written at once: FLUSH_FRAMES, or half the last chunk read (see MIN_SPLIT). */
+  private flushAt = FLUSH_FRAMES;
   private sending = false;
   private reentered: Array<{ msg: Message; transfer: readonly Transferable[] | undefined; onError: SendErrorHandler }> | undefined;
   /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
@@ -148,7 +163,9 @@ export class StreamTransport implements MessageTransport {
         this.firstBytes = Buffer.concat([this.firstBytes, chunk.subarray(0, 16 - this.firstBytes.byteLength)]);
       }
       try {
+        this.framesRead = 0;
         this.decoder.push(chunk);
+        this.flushAt = this.framesRead >= 2 * MIN_SPLIT ? Math.min(FLUSH_FRAMES, this.framesRead >> 1) : FLUSH_FRAMES;
       } catch (err) {
         const problem = err instanceof ProtocolError ? err : new ProtocolError(`bad data from the ${label}`, { cause: err });
         this.fail(this.greeted ? problem : this.notFarcall(problem));
@@ -193,6 +210,7 @@ export class StreamTransport implements MessageTransport {
 
   private frame(bytes: Uint8Array, start: number, end: number, buffers: readonly ArrayBuffer[]): void {
     if (this.closed) return;
+    this.framesRead++;
     const value = decodeMessage(bytes, buffers, start, end);
     if (!this.greeted) return this.hello(value);
     this.sink!.message(fromTuple(value) as Message);
@@ -304,7 +322,7 @@ export class StreamTransport implements MessageTransport {
       );
       return;
     }
-    if (++this.queuedFrames >= FLUSH_FRAMES) this.flush();
+    if (++this.queuedFrames >= this.flushAt) this.flush();
     else this.batch.schedule();
   }
 

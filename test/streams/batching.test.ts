@@ -38,6 +38,12 @@ class Counting extends Writable {
   }
 }
 
+/** Bytes of the hello frame that starts callsInOneChunk(). */
+function helloBytes(): number {
+  const hello = encodeMessage({ farcall: PROTOCOL_VERSION, features: [] }, undefined);
+  return 8 + hello.body.byteLength;
+}
+
 /** One chunk holding a hello and `n` calls of add(i, 1), as a fast client would send them. */
 function callsInOneChunk(n: number): Buffer {
   const q = new FrameQueue();
@@ -70,6 +76,31 @@ test('replies to a chunk of 1,000 calls leave in parts while the chunk is served
     const before = writesWhenServed[999]! - 1;
     assert.ok(before >= 10, `only ${before} writes of replies before the last of 1,000 calls was served`);
     assert.ok(output.writes <= 40, `${output.writes} writes for 1,000 replies: the replies should still be batched`);
+  } finally {
+    server.close();
+  }
+});
+
+test('once calls arrive a dozen or more at a time, their replies leave in halves', async () => {
+  const input = new PassThrough();
+  const output = new Counting();
+  const server = new Peer(new StreamTransport(input, output, { label: 'client' }));
+  server.expose({ add: (a: number, b: number) => a + b });
+  try {
+    // The first chunk (the hello and 16 calls) sets the size; the next 16 calls are answered in two writes.
+    input.write(callsInOneChunk(16));
+    await output.framesWritten(1 + 16);
+    const before = output.writes;
+    input.write(callsInOneChunk(16).subarray(helloBytes()));
+    await output.framesWritten(1 + 32);
+    assert.is(output.writes - before, 2);
+    // One call at a time again: back to whole batches.
+    input.write(callsInOneChunk(1).subarray(helloBytes()));
+    await output.framesWritten(1 + 33);
+    const single = output.writes;
+    input.write(callsInOneChunk(16).subarray(helloBytes()));
+    await output.framesWritten(1 + 49);
+    assert.is(output.writes - single, 1);
   } finally {
     server.close();
   }
