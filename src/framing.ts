@@ -175,6 +175,52 @@ export class FrameQueue {
  */
 const uninitialized = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
 
+/** Pieces at most this big are allocated when announced; bigger ones as their bytes arrive. */
+const EAGER_PIECE = 64 * 1024;
+
+/**
+ * A piece of a frame (its body or an out-of-band buffer) as it arrives.
+ * Past EAGER_PIECE, memory is taken as bytes arrive, never on the word of a
+ * length alone: a peer that announces 64 MiB and sends ten bytes holds ten
+ * bytes of ours, not 64 MiB, however many connections it opens. The chunks
+ * are kept as they came and copied once, when the piece is whole.
+ */
+class Piece {
+  private filled = 0;
+  private readonly memory: Uint8Array | undefined;
+  private parts: Uint8Array[] = [];
+
+  constructor(readonly length: number) {
+    if (length <= EAGER_PIECE) this.memory = uninitialized(length);
+  }
+
+  get whole(): boolean {
+    return this.filled === this.length;
+  }
+
+  /** Takes what belongs to this piece from `chunk` at `at`; returns where the rest starts. */
+  take(chunk: Uint8Array, at: number): number {
+    const n = Math.min(this.length - this.filled, chunk.byteLength - at);
+    if (this.memory) this.memory.set(chunk.subarray(at, at + n), this.filled);
+    else this.parts.push(chunk.subarray(at, at + n));
+    this.filled += n;
+    return at + n;
+  }
+
+  /** The whole piece, in memory of its own (an ArrayBuffer of exactly its length). */
+  bytes(): Uint8Array {
+    if (this.memory) return this.memory;
+    const out = uninitialized(this.length);
+    let at = 0;
+    for (const part of this.parts) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+    this.parts = [];
+    return out;
+  }
+}
+
 /** A little-endian u32 written byte by byte: cheaper than Buffer's checked writer for one value. */
 function putU32(b: Uint8Array, at: number, v: number): void {
   b[at] = v;
@@ -209,9 +255,9 @@ export class FrameDecoder {
   private filled = 0;
   private lengths: Uint8Array | undefined;
   private bufferLengths: number[] = [];
-  private body: Uint8Array | undefined;
+  private body: Piece | undefined;
   private buffers: ArrayBuffer[] = [];
-  private current: Uint8Array | undefined;
+  private current: Piece | undefined;
   /**
    * When set, takes each frame that has no out-of-band buffers and lies
    * whole inside one chunk (nearly every small message) as a range of that
@@ -229,6 +275,7 @@ export class FrameDecoder {
     public limit = DEFAULT_MAX_MESSAGE_SIZE,
   ) {}
 
+  /** Feeds the next chunk. It is kept as it is until a big piece is whole, so it must not change after this call. */
   push(bytes: Uint8Array): void {
     // Streams hand us Buffers; frames are cut from it as Buffers too, which the codec reads directly.
     const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -255,17 +302,15 @@ export class FrameDecoder {
           break;
         }
         case Stage.Body: {
-          at = this.fill(this.body!, chunk, at);
-          if (this.filled < this.body!.byteLength) return;
-          this.filled = 0;
+          at = this.body!.take(chunk, at);
+          if (!this.body!.whole) return;
           this.nextBuffer();
           break;
         }
         case Stage.Buffers: {
-          at = this.fill(this.current!, chunk, at);
-          if (this.filled < this.current!.byteLength) return;
-          this.filled = 0;
-          this.buffers.push(this.current!.buffer as ArrayBuffer);
+          at = this.current!.take(chunk, at);
+          if (!this.current!.whole) return;
+          this.buffers.push(this.current!.bytes().buffer as ArrayBuffer);
           this.nextBuffer();
           break;
         }
@@ -280,8 +325,8 @@ export class FrameDecoder {
 
   /** A zero-length piece is complete without any byte, so the loop must not wait for one. */
   private pieceIsEmpty(): boolean {
-    if (this.stage === Stage.Body) return this.body!.byteLength === 0;
-    if (this.stage === Stage.Buffers) return this.current!.byteLength === 0;
+    if (this.stage === Stage.Body) return this.body!.length === 0;
+    if (this.stage === Stage.Buffers) return this.current!.length === 0;
     return false;
   }
 
@@ -319,7 +364,7 @@ export class FrameDecoder {
     this.bufferLengths = [];
     this.buffers = [];
     if (count === 0) {
-      this.body = uninitialized(bodyLength);
+      this.body = new Piece(bodyLength);
       this.stage = Stage.Body;
     } else {
       this.lengths = new Uint8Array(4 * count);
@@ -338,18 +383,18 @@ export class FrameDecoder {
     }
     this.check(total);
     this.lengths = undefined;
-    this.body = uninitialized(bodyLength);
+    this.body = new Piece(bodyLength);
     this.stage = Stage.Body;
   }
 
   private nextBuffer(): void {
     const next = this.bufferLengths[this.buffers.length];
     if (next !== undefined) {
-      this.current = uninitialized(next);
+      this.current = new Piece(next);
       this.stage = Stage.Buffers;
       return;
     }
-    const frame = { body: this.body!, buffers: this.buffers };
+    const frame = { body: this.body!.bytes(), buffers: this.buffers };
     this.body = undefined;
     this.current = undefined;
     this.buffers = [];

@@ -9,6 +9,8 @@ import { ProtocolError } from '../../src/errors.ts';
 import { FrameDecoder, MAX_FRAME_BUFFERS, encodeFrame, frameSize, type Frame } from '../../src/framing.ts';
 import { header, isError } from './helpers.ts';
 
+const MiB = 1024 * 1024;
+
 /** Decodes every frame in `chunks`, fed in that order. */
 function decodeAll(chunks: Uint8Array[], maxMessageSize?: number): Frame[] {
   const frames: Frame[] = [];
@@ -176,6 +178,28 @@ test('a body that is not a message is a ProtocolError, not a crash', () => {
   const buf = new ArrayBuffer(8);
   const enc = encodeMessage({ buf }, [buf]);
   assert.throws(() => decodeMessage(enc.body, []), (err: unknown) => err instanceof ProtocolError);
+});
+
+test('a frame that announces 60 MiB holds memory only for the bytes that arrived', () => {
+  for (const announced of [header(60 * MiB), header(8, 60 * MiB)]) {
+    const decoder = new FrameDecoder(() => assert.unreachable('no frame should come out'), 128 * MiB);
+    const before = process.memoryUsage().arrayBuffers;
+    decoder.push(Buffer.concat([announced, bytes(1000, 5)]));
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < MiB, `${grown} bytes were allocated for 1,000 received`);
+    assert.not.ok(decoder.idle);
+  }
+});
+
+test('big bodies and buffers that arrive in many chunks come out whole and in their own memory', () => {
+  const body = bytes(3 * MiB + 5, 7);
+  const buffers = [bytes(70_000, 8).buffer as ArrayBuffer, bytes(MiB, 9).buffer as ArrayBuffer];
+  const one = wire(body, buffers);
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < one.byteLength; at += 65_536 - 17) chunks.push(one.slice(at, at + 65_536 - 17));
+  const [frame] = decodeAll(chunks, 8 * MiB);
+  sameFrame(frame!, body, buffers);
+  frame!.buffers.forEach((ab, i) => assert.is(ab.byteLength, buffers[i]!.byteLength, `buffer ${i} is an ArrayBuffer of its own length`));
 });
 
 test.run();
