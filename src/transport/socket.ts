@@ -134,9 +134,30 @@ export function listenOn(server: net.Server, addr: ResolvedAddress, mode: number
       server.off('error', reject);
       resolve();
     };
-    if (addr.kind === 'unix') server.listen(addr.path, done);
+    if (addr.kind === 'unix') withUmask(0o777 & ~mode, () => server.listen(addr.path, done));
     else server.listen(addr.port, addr.host, done);
   }).then(async () => {
     if (addr.kind === 'unix') await chmod(addr.path, mode);
   });
+}
+
+/**
+ * Runs `fn` with the process umask set to `mask`. Binding a socket path is
+ * synchronous inside `server.listen()`, so the file is born with no more
+ * than its mode: no other user can connect in the moment before the chmod
+ * that follows (which alone does the work in a worker thread, where the
+ * umask cannot be set).
+ */
+function withUmask(mask: number, fn: () => void): void {
+  let old: number;
+  try {
+    old = process.umask(mask);
+  } catch {
+    return fn();
+  }
+  try {
+    fn();
+  } finally {
+    process.umask(old);
+  }
 }

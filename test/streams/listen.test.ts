@@ -13,6 +13,7 @@ import { ChannelClosedError, connect, listen, proxy, type Server } from '../../s
 import { startServerProcess } from '../fixtures/server-process.ts';
 import { RawClient, frameOf, isError, rejection, tempDir, within } from './helpers.ts';
 import { MsgType } from '../../src/protocol.ts';
+import { listenOn } from '../../src/transport/socket.ts';
 
 const tmp = tempDir();
 let n = 0;
@@ -72,6 +73,19 @@ test('a regular file at the path is not replaced', async () => {
   isError(err, Error, 'is not a socket', 'refusing to replace it');
   assert.is((err as NodeJS.ErrnoException).code, 'EEXIST');
   assert.is(readFileSync(path, 'utf8'), 'precious');
+});
+
+test('the socket file has its mode from the moment it exists, not only after a chmod', async () => {
+  // 'listening' fires before listen() gets to chmod the file: the mode seen here is the one it was born with.
+  for (const mode of [0o600, 0o640]) {
+    const server = net.createServer();
+    const path = sock();
+    let born = -1;
+    server.on('listening', () => (born = statSync(path).mode & 0o777));
+    await listenOn(server, { kind: 'unix', path }, mode);
+    assert.is(born, mode, `born with ${born.toString(8)}, wanted ${mode.toString(8)}`);
+    server.close();
+  }
 });
 
 test('the socket file is mode 0600 by default, and the mode option is honoured', async () => {
