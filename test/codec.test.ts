@@ -69,6 +69,21 @@ test('a big buffer that is not transferred travels out of band as a copy, the se
   assert.is(got.big[12345], 7);
 });
 
+test("a getter's own RangeError is thrown once, the getter run once, not taken for a stack overflow", () => {
+  let runs = 0;
+  const v = { get a(): never { runs++; throw new RangeError('out of range, says the getter'); } };
+  assert.throws(() => encodeMessage(v, undefined), (e: Error) => e instanceof RangeError && e.message === 'out of range, says the getter');
+  assert.is(runs, 1);
+  // A value nested too deep for the compact encoder still goes through ValueSerializer.
+  let deep: unknown = 1;
+  for (let i = 0; i < 3000; i++) deep = [deep];
+  const { body, buffers } = encodeMessage(deep, undefined);
+  let back = decodeMessage(body, buffers);
+  let depth = 0;
+  while (Array.isArray(back)) (back = back[0]), depth++;
+  assert.is(depth, 3000);
+});
+
 test("a getter's own error passes through unchanged on both paths, as from structuredClone", () => {
   const throwing = { get a(): never { throw new TypeError('from the getter'); } };
   for (const v of [throwing, [new Number(1), throwing]]) {

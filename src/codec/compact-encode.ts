@@ -152,7 +152,7 @@ export function encodeCompact(
     w.byte(COMPACT_MARK);
     write(value);
   } catch (err) {
-    if (err === UNSUPPORTED || err instanceof RangeError) return undefined;
+    if (err === UNSUPPORTED || isStackOverflow(err)) return undefined;
     throw err;
   } finally {
     w.clear();
@@ -214,7 +214,7 @@ export function appendCompact(out: Output, items: readonly unknown[], ownLists: 
     out.pos = w.pos;
     return true;
   } catch (err) {
-    if (err === UNSUPPORTED || err instanceof RangeError) return false;
+    if (err === UNSUPPORTED || isStackOverflow(err)) return false;
     throw err;
   } finally {
     w.clear();
@@ -249,6 +249,13 @@ function writeOwnList(a: unknown[]): void {
 
 /** The longest string the decoder's cache keeps. */
 const MAX_NAME = 16;
+
+/**
+ * A value nested too deep for the recursive encoder: ValueSerializer, which
+ * goes deeper, gets it. Any other error (a getter's own RangeError
+ * included) is the caller's, thrown once, with the getter run once.
+ */
+const isStackOverflow = (err: unknown): boolean => err instanceof RangeError && err.message === 'Maximum call stack size exceeded';
 
 function write(v: unknown): void {
   switch (typeof v) {
