@@ -15,6 +15,13 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
   closeTimeout?: number;
   /** Most objects one client may hold by reference (callbacks, proxies). Default 10,000. */
   maxHandles?: number;
+  /**
+   * Whether errors the api throws reach clients with their stacks. Default
+   * true, as on every other transport; false for clients you do not trust,
+   * since a stack names your files and the shape of your code. Name,
+   * message, cause, code and own properties travel either way.
+   */
+  errorStacks?: boolean;
 }
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -49,7 +56,8 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, ...limits } = options;
+  if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
 
@@ -63,7 +71,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {

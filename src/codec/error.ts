@@ -39,11 +39,12 @@ const KNOWN: Record<string, new (...args: any[]) => Error> = Object.assign(Objec
 const SKIPPED = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 const MAX_DEPTH = 16;
 
-export function encodeThrown(value: unknown, depth = 0): WireThrown {
+/** `stacks` false leaves every stack out (the other side sees only name and message in its place). */
+export function encodeThrown(value: unknown, stacks = true, depth = 0): WireThrown {
   if (!(value instanceof Error) || depth > MAX_DEPTH) return { k: 0, v: cloneable(value) };
   const out: WireThrown & { k: 1 } = { k: 1, n: String(value.name), m: String(value.message) };
-  if (typeof value.stack === 'string') out.s = value.stack;
-  if ('cause' in value) out.c = encodeThrown(value.cause, depth + 1);
+  if (stacks && typeof value.stack === 'string') out.s = value.stack;
+  if ('cause' in value) out.c = encodeThrown(value.cause, stacks, depth + 1);
   let props: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
     if (SKIPPED.has(key)) continue;
@@ -53,7 +54,7 @@ export function encodeThrown(value: unknown, depth = 0): WireThrown {
   if ((typeof code === 'string' || typeof code === 'number') && !(props && 'code' in props)) (props ??= {}).code = code;
   if (props) out.p = props;
   if (value instanceof AggregateError && Array.isArray(value.errors)) {
-    out.e = value.errors.map((e) => encodeThrown(e, depth + 1));
+    out.e = value.errors.map((e) => encodeThrown(e, stacks, depth + 1));
   }
   return out;
 }

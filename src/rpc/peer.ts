@@ -38,6 +38,8 @@ export interface PeerOptions {
    * calls (a callee awaiting the caller's callback would deadlock).
    */
   maxInFlight?: number;
+  /** Whether an error this side throws travels with its stack (default true). */
+  errorStacks?: boolean;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
 }
@@ -393,7 +395,7 @@ export class Peer {
     const custom = this.codec.handlerFor('throw');
     let e: unknown;
     try {
-      e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown);
+      e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown, this.options.errorStacks !== false);
     } catch (err) {
       // A getter on the error that throws, say. Throwing here would leave the
       // call pending and escape the message handler.

@@ -75,6 +75,33 @@ test('a regular file at the path is not replaced', async () => {
   assert.is(readFileSync(path, 'utf8'), 'precious');
 });
 
+test('errorStacks: false keeps the stacks of thrown errors, and of their causes, on the server', async () => {
+  const failing = {
+    fail() {
+      throw Object.assign(new TypeError('bad input', { cause: new RangeError('inner') }), { code: 'E_BAD' });
+    },
+  };
+  for (const errorStacks of [true, false]) {
+    const server = await listen(failing, sock(), { errorStacks });
+    const conn = await connect<typeof failing>(server.address as string);
+    try {
+      const err = (await rejection(conn.api.fail())) as TypeError & { code: string; cause: RangeError };
+      assert.ok(err instanceof TypeError);
+      assert.is(err.message, 'bad input');
+      assert.is(err.code, 'E_BAD');
+      assert.ok(err.cause instanceof RangeError && err.cause.message === 'inner');
+      const here = import.meta.url.replace('file://', '');
+      for (const e of [err, err.cause]) {
+        assert.is(e.stack!.includes(`[remote] `), errorStacks, `remote frames in ${e.stack}`);
+        assert.is(e.stack!.includes(here), errorStacks, `the server's file in ${e.stack}`);
+      }
+    } finally {
+      await conn.close();
+      await server.close();
+    }
+  }
+});
+
 test('the socket file has its mode from the moment it exists, not only after a chmod', async () => {
   // 'listening' fires before listen() gets to chmod the file: the mode seen here is the one it was born with.
   for (const mode of [0o600, 0o640]) {
@@ -323,6 +350,7 @@ test('bad addresses and options give clear TypeErrors before anything is opened'
     [loose(api, path, 'fast'), 'options must be an object'],
     [loose(api, path, { mode: 0o1777 }), 'option mode'],
     [loose(api, path, { mode: 'rw' }), 'option mode'],
+    [loose(api, path, { errorStacks: 'no' }), 'option errorStacks'],
     [loose(api, path, { maxMessageSize: 0 }), 'maxMessageSize must be a positive number'],
     [loose(api, path, { maxMessageSize: 2 ** 32 }), 'maxMessageSize must be at most 4294967295'],
     [loose(api, path, { maxWriteBuffer: NaN }), 'maxWriteBuffer must be a positive number'],
