@@ -130,7 +130,7 @@ class Writer {
   }
 }
 
-// The encoder and decoder hold no state between messages, so one of each serves every connection.
+// Nothing here belongs to one connection (what outlives a message is a cache), so one encoder serves them all.
 const w = new Writer();
 
 /**
