@@ -31,10 +31,19 @@ const u32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) |
 
 /** Pieces at least this big are written from their own memory; smaller ones are packed together. */
 const PACK_LIMIT = 16 * 1024;
-/** Packed bytes are allocated this much at a time, shared by the frames of many ticks. */
-const PACK_BLOCK = 64 * 1024;
-/** A packing buffer grown past this by one big frame is not kept for the next. */
-const PACK_KEPT = 1024 * 1024;
+/** The least packing buffer allocated. */
+const PACK_MIN = 4 * 1024;
+/**
+ * After a batch smaller than PACK_BUSY a packing buffer bigger than
+ * PACK_QUIET is let go, and any bigger than PACK_KEPT always is: a
+ * connection gone quiet holds a few KiB of packing memory at most, which
+ * matters to a server with thousands of clients, while a busy one keeps
+ * the buffer its batches need.
+ */
+const PACK_BUSY = 4 * 1024;
+const PACK_QUIET = 16 * 1024;
+const PACK_KEPT = 256 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 
 /** The chunks of one frame, in order, for `writev`. */
 export function encodeFrame(body: Uint8Array, buffers: readonly ArrayBuffer[]): Uint8Array[] {
@@ -61,11 +70,13 @@ export class FrameQueue {
    * handed out and may still sit in a stream's queue, so they are never
    * written over; a full buffer is replaced, not reused.
    */
-  buf = Buffer.allocUnsafe(PACK_BLOCK);
+  buf: Buffer = NO_BYTES;
   start = 0;
   pos = 0;
   private chunks: Uint8Array[] = [];
   private chunkBytes = 0;
+  /** Packed bytes of the last batch taken: the first allocation of the next one is sized by it. */
+  private lastBatch = 0;
 
   /** Bytes waiting, headers included. */
   get bytes(): number {
@@ -75,7 +86,8 @@ export class FrameQueue {
   /** Makes room for `n` more packed bytes. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(PACK_BLOCK, 2 * (this.pos - this.start + n)));
+    // Never from Node's shared pool: a pooled Buffer a user sends carries the whole pool, which must not hold other messages.
+    const next = Buffer.allocUnsafeSlow(Math.max(PACK_MIN, 2 * this.lastBatch, 2 * (this.pos - this.start + n)));
     this.buf.copy(next, 0, this.start, this.pos);
     this.pos -= this.start;
     this.start = 0;
@@ -128,10 +140,11 @@ export class FrameQueue {
   take(): Uint8Array[] {
     const out = this.chunks;
     if (this.pos > this.start) out.push(this.buf.subarray(this.start, this.pos));
+    this.lastBatch = Math.min(this.pos - this.start, PACK_KEPT);
     this.chunks = [];
     this.chunkBytes = 0;
-    if (this.buf.length > PACK_KEPT) {
-      this.buf = Buffer.allocUnsafe(PACK_BLOCK);
+    if (this.buf.length > (this.lastBatch < PACK_BUSY ? PACK_QUIET : PACK_KEPT)) {
+      this.buf = NO_BYTES;
       this.pos = 0;
     }
     this.start = this.pos;

@@ -158,8 +158,8 @@ export function encodeCompact(
     w.clear();
     w.busy = false;
   }
-  // One copy out of the shared scratch buffer, into Node's pool for small bodies.
-  const body = Buffer.allocUnsafe(w.pos);
+  // One copy out of the shared scratch buffer, into memory of its own (not Node's pool: see FrameQueue).
+  const body = Buffer.allocUnsafeSlow(w.pos);
   if (w.pos < 64) for (let i = 0; i < w.pos; i++) body[i] = w.buf[i]!;
   else w.buf.copy(body, 0, 0, w.pos);
   if (w.buf.length > SCRATCH_KEPT) w.buf = Buffer.allocUnsafe(4096);

@@ -102,6 +102,22 @@ test('bytes handed out by take() are never written over by later frames', () => 
   assert.is(messages(taken, true).length, 3000);
 });
 
+test('a queue gone quiet keeps a few KiB of packing memory at most; a busy one keeps what its batches need', () => {
+  const q = new FrameQueue();
+  assert.is(q.buf.length, 0, 'nothing before the first frame');
+  queue(q, [-2, 1, 'small']);
+  q.take();
+  const quiet = q.buf.length;
+  assert.ok(quiet > 0 && quiet <= 16 * 1024, `a quiet connection holds ${quiet} bytes`);
+  for (let i = 0; i < 3000; i++) queue(q, [-2, i, 'a reply of some thirty bytes']);
+  const busy = q.buf;
+  q.take();
+  assert.ok(q.buf === busy && busy.length > 64 * 1024, 'a busy connection keeps its buffer for the next batch');
+  queue(q, [-2, 1, 'small again']);
+  q.take();
+  assert.ok(q.buf.length <= 16 * 1024, `and lets it go once its batches are small (holds ${q.buf.length} bytes)`);
+});
+
 test('a message that cannot go inline leaves the queue as it was', () => {
   const q = new FrameQueue();
   queue(q, [-2, 1, 'before']);
