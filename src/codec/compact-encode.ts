@@ -45,7 +45,7 @@ class Writer {
     if (this.pos + n <= this.buf.length) return;
     // Offsets stay where they were (an object's count is patched in at one after its keys are written), so
     // what is before `origin` is left out of the copy but not out of the new buffer.
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, this.origin, this.origin, this.pos);
     this.buf = next;
   }
