@@ -1,6 +1,7 @@
 // The encoding side of the compact codec (the format is in compact.ts).
 import { types } from 'node:util';
 import { COMPACT_MARK, Tag, VIEWS, type OutOfBand } from './compact.ts';
+import { ByteWriter, UNSUPPORTED } from './compact-writer.ts';
 
 /** ArrayBuffers at least this big travel out of band (copied once) instead of inside the body. */
 const OUT_OF_BAND_MIN = 64 * 1024;
@@ -13,14 +14,8 @@ const viewKind = new Map<object, number>(VIEWS.map((V, i) => [V.prototype, i]));
 // A Buffer arrives as a plain Uint8Array, as with structured clone.
 viewKind.set(Buffer.prototype, VIEWS.indexOf(Uint8Array));
 
-/** Thrown inside the encoder for a value it leaves to ValueSerializer. */
-const UNSUPPORTED = Symbol('unsupported');
-
-class Writer {
-  buf: Buffer = Buffer.allocUnsafe(4096);
-  pos = 0;
-  /** Bytes of `buf` before this belong to someone else (a frame queue's earlier frames): growing does not copy them. */
-  origin = 0;
+/** The byte writer with what one message has met so far. */
+class Writer extends ByteWriter {
   /** Writing into a frame queue, where a buffer that would travel out of band cannot go. */
   inline = false;
   /** A message is being encoded; the encoder is not reentrant. */
@@ -41,15 +36,6 @@ class Writer {
     this.oob = undefined;
   }
 
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    // Offsets stay where they were (an object's count is patched in at one after its keys are written), so
-    // what is before `origin` is left out of the copy but not out of the new buffer.
-    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, this.origin, this.origin, this.pos);
-    this.buf = next;
-  }
-
   /** Done with a message: what it referred to is let go. */
   clear(): void {
     for (let i = 0; i < this.refCount; i++) this.refs[i] = undefined;
@@ -57,76 +43,6 @@ class Writer {
     this.refIndex = undefined;
     if (this.oobIndex.size > 0) this.oobIndex.clear();
     endMessage();
-  }
-
-  byte(b: number): void {
-    if (this.pos === this.buf.length) this.ensure(1);
-    this.buf[this.pos++] = b;
-  }
-
-  varint(n: number): void {
-    if (n < 0x80 && this.pos < this.buf.length) {
-      this.buf[this.pos++] = n;
-      return;
-    }
-    this.ensure(5);
-    while (n > 0x7f) {
-      this.buf[this.pos++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  float(n: number): void {
-    this.ensure(9);
-    this.buf[this.pos++] = Tag.Float64;
-    this.buf.writeDoubleLE(n, this.pos);
-    this.pos += 8;
-  }
-
-  string(s: string): void {
-    const len = s.length;
-    if (len < 64) {
-      // Short ASCII strings, the bulk of keys and names, skip the UTF-8 encoder.
-      this.ensure(1 + len);
-      const start = this.pos;
-      this.buf[this.pos++] = len;
-      for (let i = 0; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          this.pos = start;
-          return this.utf8(s);
-        }
-        this.buf[this.pos++] = c;
-      }
-      return;
-    }
-    this.utf8(s);
-  }
-
-  private utf8(s: string): void {
-    // UTF-8 cannot carry a lone surrogate; structured clone keeps it.
-    if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) throw UNSUPPORTED;
-    const max = s.length * 3;
-    this.ensure(5 + max);
-    const lenAt = this.pos;
-    // Reserve the most bytes the length can take, then write the length in place.
-    const lenBytes = max < 0x80 ? 1 : max < 0x4000 ? 2 : max < 0x200000 ? 3 : max < 0x10000000 ? 4 : 5;
-    const n = this.buf.write(s, lenAt + lenBytes, 'utf8');
-    let v = n;
-    for (let i = 0; i < lenBytes - 1; i++) {
-      this.buf[lenAt + i] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[lenAt + lenBytes - 1] = v;
-    this.pos = lenAt + lenBytes + n;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.byteLength);
-    this.ensure(b.byteLength);
-    this.buf.set(b, this.pos);
-    this.pos += b.byteLength;
   }
 }
 
