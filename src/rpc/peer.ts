@@ -504,8 +504,11 @@ function aborted(path: string[], signal: AbortSignal): CallAbortedError {
 }
 
 /** Names the first value that cannot be cloned, on the error path only. */
-function notCloneable(values: unknown[], what: (i: number) => string, err: unknown): Error {
-  const reason = err instanceof Error ? err.message : String(err);
+function notCloneable(values: unknown[], what: (i: number) => string, err: unknown): unknown {
+  // Anything but a clone failure (a getter's own error) is the caller's to see as it was thrown, as
+  // postMessage throws it; cloning again to find the culprit would also run the getter again.
+  if (!(err instanceof Error) || err.name !== 'DataCloneError') return err;
+  const reason = err.message;
   for (let i = 0; i < values.length; i++) {
     try {
       structuredClone(values[i]);

@@ -124,10 +124,11 @@ export class PortTransport implements MessageTransport {
     }
     try {
       this.ep.postMessage(packed, transfer && dedupe(transfer));
-    } catch {
+    } catch (err) {
       // One message of the batch could not be cloned; send them one by one so
-      // that only the bad ones fail.
-      for (const q of queue) this.post(q);
+      // that only the bad ones fail (a batch of one has already said which).
+      if (queue.length === 1) queue[0]!.onError(err, queue[0]!.msg);
+      else for (const q of queue) this.post(q);
     }
   };
 

@@ -356,6 +356,21 @@ export function runConformance(tc: TransportCase): void {
 
   // ---- bad calls ------------------------------------------------------------
 
+  test("an argument's getter that throws: the call rejects with that error, the getter run once", async () => {
+    let runs = 0;
+    const arg = {
+      get x(): never {
+        runs++;
+        throw new RangeError('out of range, says the getter');
+      },
+    };
+    const err = await rejection(api().echo(arg));
+    assert.ok(err instanceof RangeError, `got ${String(err)}`);
+    assert.is((err as Error).message, 'out of range, says the getter');
+    assert.is(runs, 1);
+    assert.is(await api().add(1, 2), 3, 'the channel still works');
+  });
+
   test('not cloneable: a bare function argument is rejected, naming it and suggesting proxy()', async () => {
     const e = await rejection(api().echo((() => 1) as never));
     isError(e, NotCloneableError, ['argument 0 of echo()', 'proxy(']);
