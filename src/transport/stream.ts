@@ -289,15 +289,14 @@ export class StreamTransport implements MessageTransport {
   private writeInline(tuple: unknown[]): boolean {
     const q = this.queue;
     const mark = q.begin();
-    let size = -1;
+    let fits = false;
     try {
-      if (appendCompact(q, tuple, ownLists(tuple)) && q.bodySince(mark) <= this.maxMessageSize) size = q.bodySince(mark);
+      fits = appendCompact(q, tuple, ownLists(tuple)) && q.bodySince(mark) <= this.maxMessageSize;
     } finally {
-      if (size < 0) q.drop(mark);
+      if (!fits) q.drop(mark);
     }
-    if (size < 0) return false;
-    this.queued(q.end(mark));
-    return true;
+    if (fits) this.queued(q.end(mark));
+    return fits;
   }
 
   private write(frame: Frame): void {
