@@ -12,8 +12,11 @@ export interface HandleTable {
   importHandle(id: number): unknown;
 }
 
+/** Names value `i` of a call to `path` in an error message. */
+export type Describe = (i: number, path: readonly string[]) => string;
+
+/** What encoding found beside the values, which it rewrote in place. */
 export interface Encoded {
-  raw: unknown[];
   x: Specials | undefined;
   transfer: Transferable[] | undefined;
 }
@@ -32,9 +35,10 @@ export class WireCodec {
 
   /**
    * Encodes `values` in place (the array is the caller's own copy).
-   * `what(i)` names value i in error messages ("argument 0 of add()").
+   * `what(i, path)` names value i in error messages ("argument 0 of add()");
+   * a function of the path rather than a closure, which each call would allocate.
    */
-  encode(values: unknown[], what: (i: number) => string): Encoded {
+  encode(values: unknown[], what: Describe, path: readonly string[]): Encoded | undefined {
     let x: Specials | undefined;
     let transfer: Transferable[] | undefined;
     const userHandlers = this.local !== undefined || transferHandlers.size > 2;
@@ -59,11 +63,12 @@ export class WireCodec {
       }
       if (typeof v === 'function') {
         throw new NotCloneableError(
-          `${what(i)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
+          `${what(i, path)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
         );
       }
     }
-    return { raw: values, x, transfer };
+    // Nothing special, the usual case: no result object to allocate.
+    return x === undefined && transfer === undefined ? undefined : { x, transfer };
   }
 
   private applyHandlers(v: object): [string, unknown, Transferable[]] | undefined {

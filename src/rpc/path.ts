@@ -7,17 +7,16 @@ import { NoSuchMethodError } from '../errors.ts';
  * so no path leads to `Function`, `process`, or a prototype to pollute.
  */
 
-const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
-
-const SHARED_PROTOTYPES = new Set<unknown>([Object.prototype, Function.prototype, null]);
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Is `key` a member of `obj` that a peer may reach? */
 export function reachable(obj: unknown, key: string): boolean {
-  if (FORBIDDEN.has(key)) return false;
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
   if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) return false;
   let o: object | null = obj;
-  while (o !== null && !SHARED_PROTOTYPES.has(o)) {
-    if (Object.prototype.hasOwnProperty.call(o, key)) return true;
+  // Up the chain to the shared prototypes, whose members are never reachable.
+  while (o !== null && o !== Object.prototype && o !== Function.prototype) {
+    if (hasOwn.call(o, key)) return true;
     o = Object.getPrototypeOf(o);
   }
   return false;

@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import type { TransferHandlerMap } from '../codec/handlers.ts';
 import { finalizer, proxy, transfer } from '../codec/marks.ts';
-import { WireCodec } from '../codec/wire.ts';
+import { WireCodec, type Describe } from '../codec/wire.ts';
 import {
   CallAbortedError,
   CallTimeoutError,
@@ -63,8 +63,9 @@ interface Pending {
 
 const NO_ARGS: unknown[] = [];
 
-/** The call being dispatched, only while its function runs synchronously. */
-let dispatching: { peer: Peer; id: number } | undefined;
+/** The call being dispatched, only while its function runs synchronously (two variables: no object per call). */
+let dispatchingPeer: Peer | undefined;
+let dispatchingId = 0;
 
 /**
  * The AbortSignal of the call now being served: aborted when the caller's
@@ -72,12 +73,14 @@ let dispatching: { peer: Peer; id: number } | undefined;
  * synchronously at the start of an exposed function, before any `await`.
  */
 export function currentSignal(): AbortSignal {
-  if (!dispatching || dispatching.id === 0) {
+  if (!dispatchingPeer || dispatchingId === 0) {
     throw new Error('currentSignal() must be called synchronously at the start of a function farcall is calling, before any await');
   }
-  return dispatching.peer.signalFor(dispatching.id);
+  return dispatchingPeer.signalFor(dispatchingId);
 }
 const noop = (): void => {};
+const argumentName: Describe = (i, path) => `argument ${i} of ${formatPath(path)}()`;
+const resultName: Describe = (_i, path) => `the result of ${formatPath(path)}()`;
 
 /**
  * One end of a connection, symmetric: it calls and it serves. Knows nothing
@@ -139,20 +142,20 @@ export class Peer {
     if (signal?.aborted) return Promise.reject(aborted(path, signal));
     let enc;
     try {
-      enc = this.codec.encode(args, (i) => `argument ${i} of ${formatPath(path)}()`);
+      enc = this.codec.encode(args, argumentName, path);
     } catch (err) {
       return Promise.reject(err);
     }
     const id = this.nextId++;
-    const msg: CallMsg = { t: MsgType.Call, i: id, p: path, a: enc.raw };
+    const msg: CallMsg = { t: MsgType.Call, i: id, p: path, a: args };
     // The common call (apply on the root) leaves out h and k: less to clone per call.
     if (handle !== 0) msg.h = handle;
     if (kind !== CallKind.Apply) msg.k = kind;
-    if (enc.x) msg.x = enc.x;
+    if (enc?.x) msg.x = enc.x;
     const timeout = opts?.timeout ?? this.options.timeout;
     if (timeout) msg.d = timeout;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, path, args: enc.raw };
+      const p: Pending = { resolve, reject, path, args };
       this.pending.set(id, p);
       if (timeout) {
         p.timer = setTimeout(() => this.abandon(id, new CallTimeoutError(`${formatPath(path)}() timed out after ${timeout} ms`)), timeout);
@@ -163,19 +166,19 @@ export class Peer {
         p.onAbort = () => this.abandon(id, aborted(path, signal));
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.transport.send(msg, enc.transfer, this.onSendError);
+      this.transport.send(msg, enc?.transfer, this.onSendError);
     });
   }
 
   /** Sends a call that wants no reply. */
   notify(handle: number, kind: CallKind, path: string[], args: unknown[]): void {
     if (this.closedBy) return;
-    const enc = this.codec.encode(args, (i) => `argument ${i} of ${formatPath(path)}()`);
-    const msg: CallMsg = { t: MsgType.Call, i: 0, p: path, a: enc.raw };
+    const enc = this.codec.encode(args, argumentName, path);
+    const msg: CallMsg = { t: MsgType.Call, i: 0, p: path, a: args };
     if (handle !== 0) msg.h = handle;
     if (kind !== CallKind.Apply) msg.k = kind;
-    if (enc.x) msg.x = enc.x;
-    this.transport.send(msg, enc.transfer, noop);
+    if (enc?.x) msg.x = enc.x;
+    this.transport.send(msg, enc?.transfer, noop);
   }
 
   /** Gives up on a pending call locally and tells the callee. */
@@ -200,7 +203,7 @@ export class Peer {
     const p = this.settle(msg.i);
     if (!p) return;
     if (err instanceof FarcallError) return p.reject(err);
-    p.reject(notCloneable(p.args, (i) => `argument ${i} of ${formatPath(p.path)}()`, err));
+    p.reject(notCloneable(p.args, argumentName, p.path, err));
   };
 
   // ---- handles ----------------------------------------------------------
@@ -268,8 +271,10 @@ export class Peer {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
-    const outer = dispatching;
-    dispatching = { peer: this, id: m.i };
+    const outerPeer = dispatchingPeer;
+    const outerId = dispatchingId;
+    dispatchingPeer = this;
+    dispatchingId = m.i;
     try {
       result = this.dispatch(m);
       // Promise.resolve turns a thenable whose `then` throws into a rejection
@@ -279,7 +284,8 @@ export class Peer {
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     } finally {
-      dispatching = outer;
+      dispatchingPeer = outerPeer;
+      dispatchingId = outerId;
     }
     if (later && m.i === 0) {
       // One-way calls count toward maxInFlight too, or they would be an unbounded way around it.
@@ -372,20 +378,20 @@ export class Peer {
       this.transport.send({ t: MsgType.Return, i: id, v: value }, undefined, noop);
       return;
     }
+    const values = [value];
     let enc;
-    const what = (): string => `the result of ${formatPath(path)}()`;
     try {
-      enc = this.codec.encode([value], what);
+      enc = this.codec.encode(values, resultName, path);
     } catch (err) {
       return this.replyThrow(id, err);
     }
-    const msg: Message = { t: MsgType.Return, i: id, v: enc.raw[0] };
-    if (enc.x) msg.x = enc.x;
-    this.transport.send(msg, enc.transfer, (err) => {
+    const msg: Message = { t: MsgType.Return, i: id, v: values[0] };
+    if (enc?.x) msg.x = enc.x;
+    this.transport.send(msg, enc?.transfer, (err) => {
       // A closed channel has no one to tell; anything else (a result over
       // maxMessageSize, say) must still reach the caller, or its call hangs.
       if (err instanceof ChannelClosedError) return;
-      this.replyThrow(id, err instanceof FarcallError ? err : notCloneable(enc.raw, what, err));
+      this.replyThrow(id, err instanceof FarcallError ? err : notCloneable(values, resultName, path, err));
     });
   }
 
@@ -476,8 +482,8 @@ function messageOf(thrown: unknown): string {
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  if (v instanceof Promise) return true;
   if (typeof v !== 'object' || v === null) return false;
+  if (v instanceof Promise) return true;
   const then = (v as { then?: unknown }).then;
   return typeof then === 'function' && !isRemote(then);
 }
@@ -504,7 +510,7 @@ function aborted(path: string[], signal: AbortSignal): CallAbortedError {
 }
 
 /** Names the first value that cannot be cloned, on the error path only. */
-function notCloneable(values: unknown[], what: (i: number) => string, err: unknown): unknown {
+function notCloneable(values: unknown[], what: Describe, path: readonly string[], err: unknown): unknown {
   // Anything but a clone failure (a getter's own error) is the caller's to see as it was thrown, as
   // postMessage throws it; cloning again to find the culprit would also run the getter again.
   if (!(err instanceof Error) || err.name !== 'DataCloneError') return err;
@@ -514,11 +520,11 @@ function notCloneable(values: unknown[], what: (i: number) => string, err: unkno
       structuredClone(values[i]);
     } catch (e) {
       return new NotCloneableError(
-        `${what(i)} could not be cloned (${e instanceof Error ? e.message : String(e)}); ` +
+        `${what(i, path)} could not be cloned (${e instanceof Error ? e.message : String(e)}); ` +
           'pass functions and objects with methods by reference with proxy()',
         { cause: err },
       );
     }
   }
-  return new NotCloneableError(`could not send ${what(0).replace(/^argument 0 of /, 'the call to ')}: ${reason}`, { cause: err });
+  return new NotCloneableError(`could not send ${what(0, path).replace(/^argument 0 of /, 'the call to ')}: ${reason}`, { cause: err });
 }
