@@ -195,9 +195,11 @@ function pack(m: Message, out: unknown[]): void {
   }
 }
 
+const entriesOf = (tag: unknown): number => (tag === PACKED_CALL ? 4 : tag === PACKED_RETURN ? 3 : 1);
+
 function unpack(data: unknown[], sink: TransportSink, between?: (since: number) => number): void {
-  // A batch of one message (four entries at most) has no reply to hurry: no clock read.
-  let since = between && data.length > 4 ? performance.now() : 0;
+  // A batch of one message has no reply to hurry: no clock read.
+  let since = between && data.length > entriesOf(data[0]) ? performance.now() : 0;
   for (let j = 0; j < data.length; ) {
     if (j > 0 && between) since = between(since);
     const tag = data[j];
