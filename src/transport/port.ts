@@ -31,6 +31,11 @@ export function isPortLike(ep: unknown): ep is PortLike {
   );
 }
 
+interface Queued {
+  msg: Message;
+  transfer: readonly Transferable[] | undefined;
+  onError: SendErrorHandler;
+}
 
 /**
  * A MessagePort-shaped endpoint as a transport. The messages sent in one
@@ -41,8 +46,7 @@ export function isPortLike(ep: unknown): ep is PortLike {
 export class PortTransport implements MessageTransport {
   readonly capabilities: TransportCapabilities;
   private sink: TransportSink | undefined;
-  /** What waits for the flush, three entries a message (no object each): message, transfer list, error handler. */
-  private queue: unknown[] = [];
+  private queue: Queued[] = [];
   private readonly batch = new TickFlush(() => this.flush());
   private readonly detach: Array<() => void> = [];
   private closed = false;
@@ -94,8 +98,7 @@ export class PortTransport implements MessageTransport {
   private fail(cause: Error): void {
     if (this.closed) return;
     this.shutdown();
-    const queue = this.queue.splice(0);
-    for (let i = 0; i < queue.length; i += 3) (queue[i + 2] as SendErrorHandler)(cause, queue[i] as Message);
+    for (const q of this.queue.splice(0)) q.onError(cause, q.msg);
     this.sink?.close(cause);
   }
 
@@ -104,7 +107,7 @@ export class PortTransport implements MessageTransport {
       onError(new ChannelClosedError(`${this.capabilities.label} is closed`), msg);
       return;
     }
-    this.queue.push(msg, transfer, onError);
+    this.queue.push({ msg, transfer, onError });
     this.batch.schedule();
   }
 
@@ -114,22 +117,18 @@ export class PortTransport implements MessageTransport {
     this.queue = [];
     let transfer: Transferable[] | undefined;
     const packed: unknown[] = [];
-    for (let i = 0; i < queue.length; i += 3) {
-      pack(queue[i] as Message, packed);
-      const t = queue[i + 1] as Transferable[] | undefined;
-      if (t !== undefined && t.length > 0) (transfer ??= []).push(...t);
+    for (let i = 0; i < queue.length; i++) {
+      const q = queue[i]!;
+      pack(q.msg, packed);
+      if (q.transfer && q.transfer.length > 0) (transfer ??= []).push(...q.transfer);
     }
     try {
       this.ep.postMessage(packed, transfer && dedupe(transfer));
     } catch (err) {
       // One message of the batch could not be cloned; send them one by one so
       // that only the bad ones fail (a batch of one has already said which).
-      if (queue.length === 3) (queue[2] as SendErrorHandler)(err, queue[0] as Message);
-      else {
-        for (let i = 0; i < queue.length; i += 3) {
-          this.post(queue[i] as Message, queue[i + 1] as Transferable[] | undefined, queue[i + 2] as SendErrorHandler);
-        }
-      }
+      if (queue.length === 1) queue[0]!.onError(err, queue[0]!.msg);
+      else for (const q of queue) this.post(q);
     }
   };
 
@@ -149,11 +148,11 @@ export class PortTransport implements MessageTransport {
     return now;
   };
 
-  private post(msg: Message, transfer: Transferable[] | undefined, onError: SendErrorHandler): void {
+  private post(q: Queued): void {
     try {
-      this.ep.postMessage(msg, transfer);
+      this.ep.postMessage(q.msg, q.transfer as Transferable[] | undefined);
     } catch (err) {
-      onError(err, msg);
+      q.onError(err, q.msg);
     }
   }
 
