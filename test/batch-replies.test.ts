@@ -36,6 +36,22 @@ test('slow calls that travel as whole messages (here: each with a deadline) are 
   }
 });
 
+test('quick calls that travel as whole messages come back together when sent together', async () => {
+  const worker = tsWorker(new URL('./fixtures/math.worker.ts', import.meta.url));
+  const math = wrap<{ add(a: number, b: number): number }>(worker, { timeout: 60_000 });
+  let posts = 0;
+  worker.on('message', () => posts++);
+  try {
+    await math.add(0, 0);
+    posts = 0;
+    // Three calls with a deadline: a batch of three whole messages, whose replies have no reason to part.
+    assert.equal(await Promise.all([math.add(1, 1), math.add(2, 2), math.add(3, 3)]), [2, 4, 6]);
+    assert.is(posts, 1, `three replies took ${posts} postMessages`);
+  } finally {
+    await worker.terminate();
+  }
+});
+
 for (const [what, options] of [
   ['calls', {}],
   ['calls sent as whole messages (each with a deadline)', { timeout: 60_000 }],
