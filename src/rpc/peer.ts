@@ -2,14 +2,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import type { TransferHandlerMap } from '../codec/handlers.ts';
 import { finalizer, proxy, transfer } from '../codec/marks.ts';
-import { WireCodec, type Describe } from '../codec/wire.ts';
+import { WireCodec } from '../codec/wire.ts';
 import {
   CallAbortedError,
   CallTimeoutError,
   ChannelClosedError,
   FarcallError,
   NoSuchMethodError,
-  NotCloneableError,
   ProtocolError,
   ProxyReleasedError,
   QueueFullError,
@@ -17,6 +16,7 @@ import {
 } from '../errors.ts';
 import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
 import type { MessageTransport } from '../transport/types.ts';
+import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 
@@ -79,8 +79,6 @@ export function currentSignal(): AbortSignal {
   return dispatchingPeer.signalFor(dispatchingId);
 }
 const noop = (): void => {};
-const argumentName: Describe = (i, path) => `argument ${i} of ${formatPath(path)}()`;
-const resultName: Describe = (_i, path) => `the result of ${formatPath(path)}()`;
 
 /**
  * One end of a connection, symmetric: it calls and it serves. Knows nothing
@@ -472,15 +470,6 @@ export class Peer {
  * side call it with resolving functions it cannot send, a rejection no one
  * handles, which ends the process.
  */
-/** A message for any thrown value, even one whose message or toString throws. */
-function messageOf(thrown: unknown): string {
-  try {
-    return thrown instanceof Error ? String(thrown.message) : String(thrown);
-  } catch {
-    return 'a value that cannot be printed';
-  }
-}
-
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   if (typeof v !== 'object' || v === null) return false;
   if (v instanceof Promise) return true;
@@ -503,28 +492,4 @@ function callFinalizer(value: unknown): void {
       // A finalizer's failure is the exposer's own business; the release stands.
     }
   }
-}
-
-function aborted(path: string[], signal: AbortSignal): CallAbortedError {
-  return new CallAbortedError(`${formatPath(path)}() was aborted`, { cause: signal.reason });
-}
-
-/** Names the first value that cannot be cloned, on the error path only. */
-function notCloneable(values: unknown[], what: Describe, path: readonly string[], err: unknown): unknown {
-  // Anything but a clone failure (a getter's own error) is the caller's to see as it was thrown, as
-  // postMessage throws it; cloning again to find the culprit would also run the getter again.
-  if (!(err instanceof Error) || err.name !== 'DataCloneError') return err;
-  const reason = err.message;
-  for (let i = 0; i < values.length; i++) {
-    try {
-      structuredClone(values[i]);
-    } catch (e) {
-      return new NotCloneableError(
-        `${what(i, path)} could not be cloned (${e instanceof Error ? e.message : String(e)}); ` +
-          'pass functions and objects with methods by reference with proxy()',
-        { cause: err },
-      );
-    }
-  }
-  return new NotCloneableError(`could not send ${what(0, path).replace(/^argument 0 of /, 'the call to ')}: ${reason}`, { cause: err });
 }
