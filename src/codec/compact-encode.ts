@@ -49,6 +49,14 @@ class Writer extends ByteWriter {
 // Nothing here belongs to one connection (what outlives a message is a cache), so one encoder serves them all.
 const w = new Writer();
 
+/** Whether this encoder may run now; when not, the message goes through ValueSerializer. */
+function encoderFree(): boolean {
+  // Someone made a member of Object.prototype enumerable: for-in would list it.
+  for (const _ in {}) return false;
+  // Busy: a getter of the value being encoded made another call.
+  return !w.busy;
+}
+
 /**
  * Encodes `value` into a new body starting with COMPACT_MARK, or returns
  * undefined when it holds something only ValueSerializer reproduces
@@ -58,10 +66,7 @@ export function encodeCompact(
   value: unknown,
   transfer: ReadonlySet<ArrayBuffer> | undefined,
 ): { body: Uint8Array; oob: OutOfBand | undefined } | undefined {
-  // Someone made a member of Object.prototype enumerable: for-in would list it, so leave such a process to ValueSerializer.
-  for (const _ in {}) return undefined;
-  // A getter of the value being encoded made another call: that one goes through ValueSerializer.
-  if (w.busy) return undefined;
+  if (!encoderFree()) return undefined;
   w.reset(transfer);
   try {
     w.busy = true;
@@ -107,8 +112,7 @@ export interface Output {
  * error propagates, `out` again unchanged.
  */
 export function appendCompact(out: Output, items: readonly unknown[], ownLists: number): boolean {
-  for (const _ in {}) return false;
-  if (w.busy) return false;
+  if (!encoderFree()) return false;
   const scratch = w.buf;
   w.reset(undefined);
   w.buf = out.buf;
