@@ -7,12 +7,12 @@
 import { PassThrough, Writable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeMessage } from '../../src/codec/binary.ts';
 import { appendCompact } from '../../src/codec/compact-encode.ts';
 import { FrameDecoder, FrameQueue } from '../../src/framing.ts';
-import { MsgType, PROTOCOL_VERSION, toTuple } from '../../src/protocol.ts';
+import { MsgType, toTuple } from '../../src/protocol.ts';
 import { Peer } from '../../src/rpc/peer.ts';
 import { StreamTransport } from '../../src/transport/stream.ts';
+import { hello, within } from './helpers.ts';
 
 /** A writable that counts the writes it is given and the frames in them. */
 class Counting extends Writable {
@@ -32,37 +32,39 @@ class Counting extends Writable {
     this._writev([{ chunk }], done);
   }
 
-  /** Settles once `n` frames have been written. */
+  /** Settles once `n` frames have been written; fails, rather than hangs, if they never are. */
   framesWritten(n: number): Promise<void> {
-    return this.frames >= n ? Promise.resolve() : new Promise((wake) => this.waiters.push([n, wake]));
+    if (this.frames >= n) return Promise.resolve();
+    return within(10_000, `waiting for ${n} frames written`, new Promise((wake) => this.waiters.push([n, wake])));
   }
 }
 
-/** Bytes of the hello frame that starts callsInOneChunk(). */
-function helloBytes(): number {
-  const hello = encodeMessage({ farcall: PROTOCOL_VERSION, features: [] }, undefined);
-  return 8 + hello.body.byteLength;
+/** A server peer over a stream whose writes are counted; the test writes the client's bytes into `input`. */
+function served(api: object): { input: PassThrough; output: Counting; server: Peer } {
+  const input = new PassThrough();
+  const output = new Counting();
+  const server = new Peer(new StreamTransport(input, output, { label: 'client' }));
+  server.expose(api);
+  return { input, output, server };
 }
+
+/** Bytes of the hello frame that starts callsInOneChunk(). */
+const helloBytes = (): number => hello().length;
 
 /** One chunk holding a hello and `n` calls of add(i, 1), as a fast client would send them. */
 function callsInOneChunk(n: number): Buffer {
   const q = new FrameQueue();
-  const hello = encodeMessage({ farcall: PROTOCOL_VERSION, features: [] }, undefined);
-  q.push(hello.body, hello.buffers);
   for (let i = 1; i <= n; i++) {
     const mark = q.begin();
     assert.ok(appendCompact(q, toTuple({ t: MsgType.Call, i, p: ['add'], a: [i, 1] }) as unknown[], 2));
     q.end(mark);
   }
-  return Buffer.concat(q.take());
+  return Buffer.concat([hello(), ...q.take()]);
 }
 
 test('replies to a chunk of 1,000 calls leave in parts while the chunk is served, not all at the end', async () => {
-  const input = new PassThrough();
-  const output = new Counting();
-  const server = new Peer(new StreamTransport(input, output, { label: 'client' }));
   const writesWhenServed: number[] = [];
-  server.expose({
+  const { input, output, server } = served({
     add(a: number, b: number) {
       writesWhenServed.push(output.writes);
       return a + b;
@@ -82,10 +84,7 @@ test('replies to a chunk of 1,000 calls leave in parts while the chunk is served
 });
 
 test('once calls arrive a dozen or more at a time, their replies leave in halves', async () => {
-  const input = new PassThrough();
-  const output = new Counting();
-  const server = new Peer(new StreamTransport(input, output, { label: 'client' }));
-  server.expose({ add: (a: number, b: number) => a + b });
+  const { input, output, server } = served({ add: (a: number, b: number) => a + b });
   try {
     // The first chunk (the hello and 16 calls) sets the size; the next 16 calls are answered in two writes.
     input.write(callsInOneChunk(16));

@@ -21,7 +21,6 @@ export function tempDir(): { dir: string; path(name: string): string; remove(): 
   return { dir, path: (name) => join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-
 /** The reason `p` rejected with; fails the test if it fulfils. */
 export async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
