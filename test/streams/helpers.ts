@@ -61,12 +61,16 @@ export const hello = (version = PROTOCOL_VERSION): Buffer => frameOf({ farcall: 
  */
 export class RawClient {
   readonly messages: unknown[] = [];
+  /** When set, each message goes here as it arrives instead of waiting for next(). */
+  onMessage: ((m: unknown) => void) | undefined;
   readonly closed: Promise<void>;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: net.Socket) {
     const decoder = new FrameDecoder((f) => {
-      this.messages.push(fromTuple(decodeMessage(f.body, f.buffers)));
+      const m = fromTuple(decodeMessage(f.body, f.buffers));
+      if (this.onMessage) return this.onMessage(m);
+      this.messages.push(m);
       for (const w of this.waiters.splice(0)) w();
     });
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
