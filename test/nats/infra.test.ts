@@ -44,7 +44,7 @@ if (skip) {
     const server = await startNatsServer();
     try {
       const nc = await connect({ servers: server.url });
-      nc.subscribe('echo', { queue: 'q', callback: (_e, m) => m.respond(m.data) });
+      nc.subscribe('echo', { queue: 'q', callback: (_e, m) => void m.respond(m.data) });
       const reply = await within(10_000, 'echo reply', nc.request('echo', 'hi', { timeout: 5_000 }));
       assert.is(reply.string(), 'hi');
       await nc.close();
@@ -59,7 +59,7 @@ if (skip) {
     try {
       const responder = await connect({ servers: servers[0]!.url });
       const caller = await connect({ servers: servers[2]!.url });
-      responder.subscribe('far', { callback: (_e, m) => m.respond(m.data) });
+      responder.subscribe('far', { callback: (_e, m) => void m.respond(m.data) });
       await responder.flush();
       // Routes form after the servers listen: the interest reaches the far server
       // shortly after; until then a request meets "no responders" at once.
