@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
-import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
+import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { CallKind } from './protocol.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
-import { checkLimits, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
+import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, type StreamLimits } from './transport/stream.ts';
 
 export interface ReconnectOptions {
@@ -28,6 +28,9 @@ export interface ConnectOptions extends PeerSettings, StreamLimits {
    */
   reconnect?: boolean | ReconnectOptions;
 }
+
+/** Every option connect() takes: add a name here when you add one to ConnectOptions. */
+const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true } as const satisfies OptionNames<ConnectOptions>;
 
 /** A client connection to a `listen()` server. */
 export interface Connection<T> extends EventEmitter<ConnectionEvents> {
@@ -52,6 +55,7 @@ export interface ConnectionEvents {
  */
 export async function connect<T>(address: SocketAddress, options: ConnectOptions = {}): Promise<Connection<T>> {
   const addr = resolveAddress('connect', address);
+  checkOptionNames('connect', options, CONNECT_OPTIONS);
   checkPeerSettings('connect', options);
   checkLimits('connect', options);
   if (options.expose !== undefined && (typeof options.expose !== 'object' || options.expose === null) && typeof options.expose !== 'function') {

@@ -1,12 +1,15 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { describe } from './codec/marks.ts';
-import { checkPeerSettings, type PeerSettings } from './options.ts';
+import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { PortTransport, isPortLike, type PortLike } from './transport/port.ts';
 
 /** Options for `expose` and `wrap` on a port endpoint. */
 export type EndpointOptions = PeerSettings;
+
+/** Every option expose() and wrap() take: add a name here when you add one to EndpointOptions. */
+const ENDPOINT_OPTIONS = { ...PEER_OPTIONS } as const satisfies OptionNames<EndpointOptions>;
 
 /** One peer per endpoint, so `expose` and `wrap` on the same port share it. */
 const peers = new WeakMap<object, Peer>();
@@ -73,6 +76,7 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
   }
   checkEndpoint('expose', ep);
   const opts = Array.isArray(options) ? undefined : (options as EndpointOptions | undefined);
+  checkOptionNames('expose', opts, ENDPOINT_OPTIONS);
   checkPeerSettings('expose', opts);
   peerFor(ep, opts).expose(value);
 }
@@ -84,6 +88,7 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
  */
 export function wrap<T>(endpoint: PortLike, options?: EndpointOptions): Remote<T> {
   checkEndpoint('wrap', endpoint);
+  checkOptionNames('wrap', options, ENDPOINT_OPTIONS);
   checkPeerSettings('wrap', options);
   return createRemote<T>(peerFor(endpoint, options), 0);
 }

@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { ChannelClosedError } from './errors.ts';
-import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
+import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
-import { checkLimits, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
+import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
 
@@ -23,6 +23,16 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
    */
   errorStacks?: boolean;
 }
+
+/** Every option listen() takes: add a name here when you add one to ListenOptions. */
+const LISTEN_OPTIONS = {
+  ...PEER_OPTIONS,
+  ...STREAM_LIMIT_OPTIONS,
+  mode: true,
+  closeTimeout: true,
+  maxHandles: true,
+  errorStacks: true,
+} as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
 export interface Server extends EventEmitter<ServerEvents> {
@@ -53,6 +63,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
     throw new TypeError(`listen() expects an object or a function to serve, got ${describe(api)}`);
   }
   const addr = resolveAddress('listen', address);
+  checkOptionNames('listen', options, LISTEN_OPTIONS);
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);

@@ -9,6 +9,58 @@ export interface PeerSettings {
   timeout?: number;
 }
 
+/**
+ * The names of every option an entry point takes, one `name: true` per
+ * option of its options type `T`. Declared beside the entry point as
+ * `const X_OPTIONS = { ...PEER_OPTIONS, mine: true } satisfies OptionNames<XOptions>`,
+ * so an option added to the type but not to the list fails to compile
+ * (and one in the list but not in the type does too).
+ */
+export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
+
+/** The option names of PeerSettings, for entry points whose options extend it. */
+export const PEER_OPTIONS = { transferHandlers: true, timeout: true } as const satisfies OptionNames<PeerSettings>;
+
+/**
+ * Throws a TypeError when `options` is not an object, or has an own key that
+ * is not in `known`: a misspelt option would otherwise be ignored in silence.
+ * The message suggests the nearest known name.
+ */
+export function checkOptionNames(fn: string, options: unknown, known: object): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}() options must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(known, key)) throw new TypeError(`${fn}() has no option ${key}${suggestion(key, Object.keys(known))}`);
+  }
+}
+
+/** ` (did you mean x?)` for the known name closest to `key`, when one is close enough to be a slip. */
+export function suggestion(key: string, known: readonly string[]): string {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const k = name.toLowerCase();
+    // Case, a dropped or added plural, or a cut-short name count as slips whatever their length.
+    const d = k === lower || k === `${lower}s` || `${k}s` === lower || (lower.length >= 3 && k.startsWith(lower)) ? 0 : distance(lower, k);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best !== undefined && bestDistance <= (key.length <= 3 ? 1 : Math.min(3, Math.max(2, Math.floor(key.length / 4)))) ? ` (did you mean ${best}?)` : '';
+}
+
+/** Levenshtein distance, one row at a time. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 /** Throws a TypeError naming the option when `options` is not a valid PeerSettings. */
 export function checkPeerSettings(fn: string, options: unknown): asserts options is PeerSettings | undefined {
   if (options === undefined) return;

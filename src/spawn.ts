@@ -3,13 +3,13 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
-import { checkMs, checkPeerSettings, type PeerSettings } from './options.ts';
+import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
 import { moduleHref } from './module-href.ts';
 import { POOL_MEMBER_FLAG } from './pool/control.ts';
-import { checkLimits } from './transport/socket.ts';
+import { checkLimits, STREAM_LIMIT_OPTIONS } from './transport/socket.ts';
 import { CHILD_LIMITS_ENV } from './transport/child.ts';
 import { isStartFailure, type StreamLimits } from './transport/stream.ts';
 
@@ -28,6 +28,21 @@ export interface SpawnOptions extends PeerSettings, Omit<StreamLimits, 'helloTim
   /** Milliseconds `close()` waits for the child to exit before SIGKILL. Default 5,000. */
   closeTimeout?: number;
 }
+
+/** Every option spawn() takes: add a name here when you add one to SpawnOptions. */
+const SPAWN_OPTIONS = {
+  ...PEER_OPTIONS,
+  maxMessageSize: true,
+  maxWriteBuffer: true,
+  maxInFlight: true,
+  args: true,
+  env: true,
+  cwd: true,
+  execArgv: true,
+  stdio: true,
+  startTimeout: true,
+  closeTimeout: true,
+} as const satisfies OptionNames<SpawnOptions>;
 
 /** A running child process and its API. */
 export interface ChildHandle<T> {
@@ -48,6 +63,7 @@ const entry = new URL(import.meta.url.endsWith('.ts') ? './child-main.ts' : './c
  */
 export async function spawn<T>(module: string | URL, options: SpawnOptions = {}): Promise<ChildHandle<T>> {
   const href = moduleHref('spawn', module);
+  checkOptionNames('spawn', options, SPAWN_OPTIONS);
   checkPeerSettings('spawn', options);
   checkLimits('spawn', options);
   checkMs('spawn', 'startTimeout', options.startTimeout);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { SHARE_ENV, type ResourceLimits } from 'node:worker_threads';
 import { describe } from '../codec/marks.ts';
+import { checkOptionNames, type OptionNames } from '../options.ts';
 
 /** Where a pool's workers run. */
 export type PoolIsolation = 'thread' | 'process';
@@ -86,22 +87,26 @@ export interface PoolSettings {
   workerData: unknown;
 }
 
-const KNOWN: ReadonlySet<string> = new Set<keyof PoolOptions>([
-  'isolation',
-  'minThreads',
-  'maxThreads',
-  'idleTimeout',
-  'maxQueue',
-  'concurrentTasksPerWorker',
-  'timeout',
-  'terminateOnAbort',
-  'maxMemory',
-  'resourceLimits',
-  'env',
-  'argv',
-  'execArgv',
-  'workerData',
-]);
+/** Every option createPool() takes: add a name here when you add one to PoolOptions. */
+const POOL_OPTIONS = {
+  isolation: true,
+  minThreads: true,
+  maxThreads: true,
+  idleTimeout: true,
+  maxQueue: true,
+  concurrentTasksPerWorker: true,
+  timeout: true,
+  terminateOnAbort: true,
+  maxMemory: true,
+  resourceLimits: true,
+  env: true,
+  argv: true,
+  execArgv: true,
+  workerData: true,
+} as const satisfies OptionNames<PoolOptions>;
+
+/** Every option pool.with() takes. */
+const TASK_OPTIONS = { signal: true, timeout: true } as const satisfies OptionNames<TaskOptions>;
 
 const THREAD_ONLY = {
   resourceLimits: "use maxMemory, or execArgv: ['--max-old-space-size=…'] for a hard limit",
@@ -111,11 +116,7 @@ const THREAD_ONLY = {
 /** Throws a TypeError (wrong type) or RangeError (out of range) that names the option. */
 export function poolSettings(o: unknown): PoolSettings {
   if (o === undefined) o = {};
-  if (typeof o !== 'object' || o === null) throw new TypeError(`createPool() options must be an object, got ${describe(o)}`);
-  // A misspelt option would otherwise be ignored in silence.
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new TypeError(`createPool() has no option ${key}${suggest(key)}`);
-  }
+  checkOptionNames('createPool', o, POOL_OPTIONS);
   const opts = o as PoolOptions;
   const isolation = opts.isolation ?? 'thread';
   if (isolation !== 'thread' && isolation !== 'process') {
@@ -171,9 +172,7 @@ export function poolSettings(o: unknown): PoolSettings {
 export function checkTaskOptions(o: unknown): TaskOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError(`pool.with() expects { signal?, timeout? }, got ${describe(o)}`);
   const opts = o as TaskOptions;
-  for (const key of Object.keys(opts)) {
-    if (key !== 'signal' && key !== 'timeout') throw new TypeError(`pool.with() has no option ${key}; it takes signal and timeout`);
-  }
+  checkOptionNames('pool.with', opts, TASK_OPTIONS);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
     throw new TypeError(`pool.with() option signal must be an AbortSignal, got ${describe(opts.signal)}`);
   }
@@ -208,13 +207,4 @@ function strings(name: string, v: unknown): string[] | undefined {
     throw new TypeError(`createPool() option ${name} must be an array of strings, got ${describe(v)}`);
   }
   return [...v];
-}
-
-function suggest(key: string): string {
-  const lower = key.toLowerCase();
-  for (const known of KNOWN) {
-    const k = known.toLowerCase();
-    if (k === lower || k === `${lower}s` || `${k}s` === lower || k.startsWith(lower) || lower.startsWith(k)) return ` (did you mean ${known}?)`;
-  }
-  return '';
 }

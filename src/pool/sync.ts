@@ -26,7 +26,7 @@ import { decodeThrown } from '../codec/error.ts';
 import { describe } from '../codec/marks.ts';
 import { CallTimeoutError, ChannelClosedError, NotCloneableError } from '../errors.ts';
 import { moduleHref } from '../module-href.ts';
-import { checkMs } from '../options.ts';
+import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
 import { entryBeside, startThread } from './thread.ts';
 
 /** Slots of the shared Int32Array. */
@@ -58,6 +58,9 @@ export interface SyncFnOptions {
   timeout?: number;
 }
 
+/** Every option createSyncFn() takes: add a name here when you add one to SyncFnOptions. */
+const SYNC_FN_OPTIONS = { timeout: true } as const satisfies OptionNames<SyncFnOptions>;
+
 /** A function that runs in a worker and returns its result synchronously. */
 export type SyncFn<F extends (...args: any[]) => unknown> = ((...args: Parameters<F>) => Awaited<ReturnType<F>>) & {
   /** Stops the worker; later calls throw ChannelClosedError. */
@@ -83,7 +86,7 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   if (typeof exportName !== 'string' || exportName.length === 0) {
     throw new TypeError(`createSyncFn() exportName must be a non-empty string, got ${describe(exportName)}`);
   }
-  if (typeof options !== 'object' || options === null) throw new TypeError(`createSyncFn() options must be an object, got ${describe(options)}`);
+  checkOptionNames('createSyncFn', options, SYNC_FN_OPTIONS);
   checkMs('createSyncFn', 'timeout', options.timeout);
   const timeout = options.timeout;
   const label = `${basename(new URL(href).pathname)}#${exportName}()`;

@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { describe } from '../codec/marks.ts';
 import { MAX_FRAME_SIZE } from '../framing.ts';
-import { MAX_TIMER_MS } from '../options.ts';
+import { MAX_TIMER_MS, type OptionNames } from '../options.ts';
 import type { StreamLimits } from './stream.ts';
 
 /**
@@ -50,6 +50,9 @@ export function resolveAddress(fn: string, address: unknown): ResolvedAddress {
 
 /** The largest each limit may be: frame lengths are u32 on the wire, and timers fire at once past 2^31 - 1 ms. */
 const LIMIT_MAX = { maxMessageSize: MAX_FRAME_SIZE, maxWriteBuffer: Number.MAX_SAFE_INTEGER, helloTimeout: MAX_TIMER_MS, maxInFlight: Number.MAX_SAFE_INTEGER };
+
+/** The option names of StreamLimits, for entry points whose options extend it. */
+export const STREAM_LIMIT_OPTIONS = { maxMessageSize: true, maxWriteBuffer: true, helloTimeout: true, maxInFlight: true } as const satisfies OptionNames<StreamLimits>;
 
 export function checkLimits(fn: string, o: StreamLimits): void {
   for (const key of ['maxMessageSize', 'maxWriteBuffer', 'helloTimeout', 'maxInFlight'] as const) {
