@@ -24,13 +24,16 @@ export const PEER_OPTIONS = { transferHandlers: true, timeout: true } as const s
 /**
  * Throws a TypeError when `options` is not an object, or has an own key that
  * is not in `known`: a misspelt option would otherwise be ignored in silence.
- * The message suggests the nearest known name.
+ * The message says what to use `instead` of a name that is known elsewhere,
+ * or else suggests the nearest known name.
  */
-export function checkOptionNames(fn: string, options: unknown, known: object): void {
+export function checkOptionNames(fn: string, options: unknown, known: object, instead: Readonly<Record<string, string>> = {}): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null) throw new TypeError(`${fn}() options must be an object, got ${describe(options)}`);
   for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(known, key)) throw new TypeError(`${fn}() has no option ${key}${suggestion(key, Object.keys(known))}`);
+    if (Object.hasOwn(known, key)) continue;
+    const hint = Object.hasOwn(instead, key) ? `; ${instead[key]}` : suggestion(key, Object.keys(known));
+    throw new TypeError(`${fn}() has no option ${key}${hint}`);
   }
 }
 

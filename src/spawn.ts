@@ -63,7 +63,7 @@ const entry = new URL(import.meta.url.endsWith('.ts') ? './child-main.ts' : './c
  */
 export async function spawn<T>(module: string | URL, options: SpawnOptions = {}): Promise<ChildHandle<T>> {
   const href = moduleHref('spawn', module);
-  checkOptionNames('spawn', options, SPAWN_OPTIONS);
+  checkOptionNames('spawn', options, SPAWN_OPTIONS, { helloTimeout: 'startTimeout covers loading the module and its hello' });
   checkPeerSettings('spawn', options);
   checkLimits('spawn', options);
   checkMs('spawn', 'startTimeout', options.startTimeout);

@@ -108,8 +108,10 @@ test('a cwd that does not exist rejects spawn() clearly, and nothing is left run
   isError(err, ChannelClosedError, 'failed to start', `cannot use ${tmp.path('no-such-dir')} as its cwd`);
 });
 
-test('startTimeout governs how long the child may load, whatever helloTimeout says', async () => {
-  const child = await spawn<typeof ChildApi>(childApi, { startTimeout: 20_000, helloTimeout: 1 } as SpawnOptions);
+test('startTimeout governs how long the child may load; helloTimeout is refused, pointing at it', async () => {
+  const refused = await rejection(spawn<typeof ChildApi>(childApi, { startTimeout: 20_000, helloTimeout: 1 } as SpawnOptions));
+  isError(refused, TypeError, 'spawn() has no option helloTimeout; startTimeout covers loading the module and its hello');
+  const child = await spawn<typeof ChildApi>(childApi, { startTimeout: 20_000 });
   assert.is(await child.api.add(1, 2), 3);
   await child.close();
 });
