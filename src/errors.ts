@@ -13,7 +13,8 @@ export type FarcallErrorCode =
   | 'ERR_FARCALL_NOT_CLONEABLE'
   | 'ERR_FARCALL_RELEASED'
   | 'ERR_FARCALL_QUEUE_FULL'
-  | 'ERR_FARCALL_UNSUPPORTED';
+  | 'ERR_FARCALL_UNSUPPORTED'
+  | 'ERR_FARCALL_NO_SUCH_SERVICE';
 
 export class FarcallError extends Error {
   readonly code: FarcallErrorCode;
@@ -87,6 +88,13 @@ export class UnsupportedError extends FarcallError {
   }
 }
 
+/** No live instance of the named service answered; the message says where it looked. */
+export class NoSuchServiceError extends FarcallError {
+  constructor(message: string) {
+    super('ERR_FARCALL_NO_SUCH_SERVICE', message);
+  }
+}
+
 /** Constructors an error may be rebuilt as when it crosses a channel. */
 export const farcallErrorClasses = {
   FarcallError,
@@ -99,4 +107,5 @@ export const farcallErrorClasses = {
   ProxyReleasedError,
   QueueFullError,
   UnsupportedError,
+  NoSuchServiceError,
 } as const;

@@ -33,5 +33,6 @@ export {
   ProxyReleasedError,
   QueueFullError,
   UnsupportedError,
+  NoSuchServiceError,
   type FarcallErrorCode,
 } from './errors.ts';

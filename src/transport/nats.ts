@@ -1,0 +1,150 @@
+/**
+ * A peer's channel over NATS: messages published to one subject, received
+ * from another. One NATS message per farcall message, in our codec; buffers
+ * marked with transfer() travel after the body, their lengths in a header, so
+ * the body format (and framing) is the one every stream transport uses. The
+ * NATS client already coalesces publishes of one tick into one write.
+ *
+ * The channel does not subscribe itself: whoever owns the subscription (a
+ * client's inbox, an instance's session subject shared by its clients) hands
+ * each message to `deliver`, so one subscription can feed many channels.
+ */
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import { decodeMessage, encodeMessage } from '../codec/binary.ts';
+import { ChannelClosedError, ProtocolError } from '../errors.ts';
+import type { Message } from '../protocol.ts';
+import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
+
+/** Header naming the subject the other side answers on. */
+export const FROM_HEADER = 'Farcall-From';
+/** Header listing the byte lengths of out-of-band buffers after the body. */
+const BUFFERS_HEADER = 'Farcall-Buffers';
+/** Header saying the session is over (no body). */
+export const BYE_HEADER = 'Farcall-Bye';
+
+/** The headers factory of the NATS client library (passed in: this module never imports it). */
+export type HeadersFactory = () => MsgHdrs;
+
+/** What a NATS message hands `deliver`. */
+export interface NatsInbound {
+  readonly data: Uint8Array;
+  readonly headers?: MsgHdrs | undefined;
+}
+
+/** Most bytes one message may carry by default: NATS's own default max_payload. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+export class NatsTransport implements MessageTransport {
+  readonly capabilities: TransportCapabilities;
+  private sink: TransportSink | undefined;
+  private closed = false;
+  private readonly maxPayload: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly headers: HeadersFactory,
+    /** Where this side publishes. */
+    private readonly to: string,
+    /** Where the other side answers this one, sent with every message. */
+    private readonly from: string,
+    label: string,
+  ) {
+    this.capabilities = { transfer: true, ports: false, label };
+    this.maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  }
+
+  start(sink: TransportSink): void {
+    this.sink = sink;
+  }
+
+  send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
+    if (this.closed) return onError(new ChannelClosedError(`the ${this.capabilities.label} is closed`), msg);
+    try {
+      // Room for the headers: the limit is on the whole NATS message.
+      const { body, buffers } = encodeMessage(msg, transfer, this.maxPayload - 512);
+      const h = this.headers();
+      h.set(FROM_HEADER, this.from);
+      let data = body;
+      if (buffers.length > 0) {
+        h.set(BUFFERS_HEADER, buffers.map((b) => b.byteLength).join(','));
+        data = concat(body, buffers);
+      }
+      this.nc.publish(this.to, data, { headers: h });
+    } catch (err) {
+      onError(err, msg);
+    }
+  }
+
+  /** One message from the subscription that feeds this channel. */
+  deliver(m: NatsInbound): void {
+    if (this.closed || !this.sink) return;
+    if (m.headers?.has(BYE_HEADER)) {
+      return this.fail(new ChannelClosedError(`the ${this.capabilities.label} closed the session: ${m.headers.get(BYE_HEADER)}`));
+    }
+    let msg: Message;
+    try {
+      msg = split(m.data, m.headers?.get(BUFFERS_HEADER) ?? '');
+    } catch (err) {
+      return this.fail(err instanceof Error ? err : new ProtocolError(String(err)));
+    }
+    this.sink.message(msg);
+  }
+
+  /** Tells the other side the session is over (best effort: it may be gone). */
+  sayBye(reason: string): void {
+    if (this.closed || this.nc.isClosed()) return;
+    const h = this.headers();
+    h.set(FROM_HEADER, this.from);
+    h.set(BYE_HEADER, reason);
+    try {
+      this.nc.publish(this.to, new Uint8Array(0), { headers: h });
+    } catch {
+      // The connection is going away too; the other side learns from that.
+    }
+  }
+
+  /** Ends the channel and tells the peer above why (once). */
+  fail(cause: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink?.close(cause);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+function concat(body: Uint8Array, buffers: readonly ArrayBuffer[]): Uint8Array {
+  let size = body.byteLength;
+  for (const b of buffers) size += b.byteLength;
+  const out = new Uint8Array(size);
+  out.set(body, 0);
+  let at = body.byteLength;
+  for (const b of buffers) {
+    out.set(new Uint8Array(b), at);
+    at += b.byteLength;
+  }
+  return out;
+}
+
+/** Splits a received payload into the body and its out-of-band buffers, and decodes it. */
+function split(data: Uint8Array, lengths: string): Message {
+  if (lengths === '') return decodeMessage(data, []) as Message;
+  const sizes = lengths.split(',').map(Number);
+  let total = 0;
+  for (const n of sizes) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new ProtocolError(`bad ${BUFFERS_HEADER} header: ${lengths.slice(0, 80)}`);
+    total += n;
+  }
+  const bodyEnd = data.byteLength - total;
+  if (bodyEnd < 0) throw new ProtocolError(`the ${BUFFERS_HEADER} header claims more bytes than the message holds`);
+  const buffers: ArrayBuffer[] = [];
+  let at = bodyEnd;
+  for (const n of sizes) {
+    // A copy: the received payload's memory is the client's, and a buffer must be the callee's own.
+    buffers.push(data.slice(at, at + n).buffer);
+    at += n;
+  }
+  return decodeMessage(data, buffers, 0, bodyEnd) as Message;
+}
