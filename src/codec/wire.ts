@@ -35,7 +35,7 @@ export class WireCodec {
 
   /**
    * Encodes `values` in place (the array is the caller's own copy).
-   * `what(i, path)` names value i in error messages ("argument 0 of add()");
+   * `what(i, path)` names value i in error messages (index 0 is "argument 1 of add()");
    * a function of the path rather than a closure, which each call would allocate.
    */
   encode(values: unknown[], what: Describe, path: readonly string[]): Encoded | undefined {

@@ -4,7 +4,8 @@ import { formatPath } from './path.ts';
 
 /** What a call's failures say: which value of which call, and why. */
 
-export const argumentName: Describe = (i, path) => `argument ${i} of ${formatPath(path)}()`;
+/** Counts from 1, as people do: the second argument is argument 2. */
+export const argumentName: Describe = (i, path) => `argument ${i + 1} of ${formatPath(path)}()`;
 export const resultName: Describe = (_i, path) => `the result of ${formatPath(path)}()`;
 
 export function aborted(path: string[], signal: AbortSignal): CallAbortedError {
@@ -37,5 +38,5 @@ export function notCloneable(values: unknown[], what: Describe, path: readonly s
       );
     }
   }
-  return new NotCloneableError(`could not send ${what(0, path).replace(/^argument 0 of /, 'the call to ')}: ${reason}`, { cause: err });
+  return new NotCloneableError(`could not send ${what(0, path).replace(/^argument 1 of /, 'the call to ')}: ${reason}`, { cause: err });
 }

@@ -373,15 +373,15 @@ export function runConformance(tc: TransportCase): void {
 
   test('not cloneable: a bare function argument is rejected, naming it and suggesting proxy()', async () => {
     const e = await rejection(api().echo((() => 1) as never));
-    isError(e, NotCloneableError, ['argument 0 of echo()', 'proxy(']);
+    isError(e, NotCloneableError, ['argument 1 of echo()', 'proxy(']);
     const e2 = await rejection(api().echoAll(1, { method() {} }));
-    isError(e2, NotCloneableError, ['argument 1 of echoAll()', 'proxy(']);
+    isError(e2, NotCloneableError, ['argument 2 of echoAll()', 'proxy(']);
     assert.is(await api().add(1, 1), 2, 'the connection still serves');
   });
 
   test('not cloneable: a symbol argument is rejected, naming it', async () => {
     const e = await rejection(api().echo(Symbol('nope') as never));
-    isError(e, NotCloneableError, ['argument 0 of echo()', 'proxy(']);
+    isError(e, NotCloneableError, ['argument 1 of echo()', 'proxy(']);
     assert.is(await api().add(2, 2), 4, 'the connection still serves');
   });
 
@@ -390,7 +390,7 @@ export function runConformance(tc: TransportCase): void {
     assert.equal(a, { status: 'fulfilled', value: 3 });
     assert.equal(b, { status: 'fulfilled', value: 7 });
     assert.is(bad?.status, 'rejected');
-    isError((bad as PromiseRejectedResult).reason, NotCloneableError, ['argument 0 of echo()']);
+    isError((bad as PromiseRejectedResult).reason, NotCloneableError, ['argument 1 of echo()']);
   });
 
   test('not cloneable: a function result is rejected, naming the call', async () => {
