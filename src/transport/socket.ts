@@ -79,7 +79,7 @@ export function dial(addr: ResolvedAddress): Promise<net.Socket> {
     const ready = addr.kind === 'tcp' && addr.tls ? 'secureConnect' : 'connect';
     const onError = (err: Error): void => {
       socket.destroy();
-      reject(err);
+      reject(nobodyThere(addr, err));
     };
     socket.once('error', onError);
     socket.once(ready, () => {
@@ -88,6 +88,19 @@ export function dial(addr: ResolvedAddress): Promise<net.Socket> {
       resolve(socket);
     });
   });
+}
+
+/**
+ * Says in words that no server listens at the address, for the two raw
+ * errors that mean it; the error keeps its code, with the original as cause.
+ */
+function nobodyThere(addr: ResolvedAddress, err: NodeJS.ErrnoException): Error {
+  const where = addr.kind === 'unix' ? addr.path : `${addr.host}:${addr.port}`;
+  let why: string | undefined;
+  if (err.code === 'ENOENT' && addr.kind === 'unix') why = 'there is no socket file there';
+  else if (err.code === 'ECONNREFUSED') why = addr.kind === 'unix' ? 'a stale socket file is there, left by a server that is gone' : 'the connection was refused';
+  if (why === undefined) return err;
+  return Object.assign(new Error(`no server is listening at ${where} (${why}); start it with listen() first`, { cause: err }), { code: err.code });
 }
 
 /** SNI takes a host name, never an IP address. */
