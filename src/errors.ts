@@ -14,7 +14,8 @@ export type FarcallErrorCode =
   | 'ERR_FARCALL_RELEASED'
   | 'ERR_FARCALL_QUEUE_FULL'
   | 'ERR_FARCALL_UNSUPPORTED'
-  | 'ERR_FARCALL_NO_SUCH_SERVICE';
+  | 'ERR_FARCALL_NO_SUCH_SERVICE'
+  | 'ERR_FARCALL_MODULE_NOT_FOUND';
 
 export class FarcallError extends Error {
   readonly code: FarcallErrorCode;
@@ -78,6 +79,13 @@ export class ProxyReleasedError extends FarcallError {
 export class QueueFullError extends FarcallError {
   constructor(message: string) {
     super('ERR_FARCALL_QUEUE_FULL', message);
+  }
+}
+
+/** The module a pool was asked to run is not there. */
+export class ModuleNotFoundError extends FarcallError {
+  constructor(message: string) {
+    super('ERR_FARCALL_MODULE_NOT_FOUND', message);
   }
 }
 

@@ -32,6 +32,7 @@ export {
   NotCloneableError,
   ProxyReleasedError,
   QueueFullError,
+  ModuleNotFoundError,
   UnsupportedError,
   NoSuchServiceError,
   type FarcallErrorCode,
