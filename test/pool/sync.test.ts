@@ -200,6 +200,40 @@ test('bad arguments to createSyncFn() name what was expected and what was given'
   check([TASKS, ''], 'exportName must be a non-empty string');
   check([TASKS, 'add', 'fast'], 'options must be an object', 'got a string');
   check([TASKS, 'add', { timeout: -1 }], 'option timeout', 'got number -1');
+  check([TASKS, 'add', { spin: -1 }], 'option spin', 'got number -1');
+  check([TASKS, 'add', { spin: '5' }], 'option spin', 'got a string');
+});
+
+test('without spinning (spin: 0) and with a long spin, calls, errors and async results are the same', () => {
+  for (const spin of [0, 5000]) {
+    const f = createSyncFn<typeof tasks.default>(TASKS, 'default', { spin });
+    const l = createSyncFn<typeof tasks.later>(TASKS, 'later', { spin });
+    try {
+      for (let i = 0; i < 200; i++) assert.is(f(i, 1), i + 1);
+      assert.is(l('x', 1), 'x');
+      assert.is(f(2, 3), 5);
+    } finally {
+      void f.close();
+      void l.close();
+    }
+  }
+});
+
+test('an idle worker uses no CPU once its spin bound has passed', async () => {
+  // A 20 ms spin, then 500 ms idle: a worker still spinning would use ~100 % of a CPU.
+  const f = createSyncFn<typeof tasks.default>(TASKS, 'default', { spin: 20_000 });
+  try {
+    for (let i = 0; i < 100; i++) f(i, 1);
+    await sleep(50); // the stated spin bound (20 ms) and then some: the idle period starts after it
+    const before = process.cpuUsage();
+    const started = performance.now();
+    await sleep(500);
+    const used = process.cpuUsage(before);
+    const share = (used.user + used.system) / 1000 / (performance.now() - started);
+    assert.ok(share < 0.1, `the process used ${(share * 100).toFixed(1)} % of a CPU while idle`);
+  } finally {
+    await f.close();
+  }
 });
 
 test('types: parameters and the awaited result of F', () => {
