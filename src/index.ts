@@ -9,7 +9,8 @@ export {
   type ProxyMarked,
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
-export { currentSignal } from './rpc/peer.ts';
+export { currentSignal, type CallOptions } from './rpc/peer.ts';
+export { withOptions } from './rpc/call-options.ts';
 export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';

@@ -44,11 +44,17 @@ export interface PeerOptions {
   createEndpoint?: (value: unknown) => MessagePort;
 }
 
-/** Options one call may carry. */
+/** Options one call may carry (see withOptions in call-options.ts). */
 export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** Milliseconds; 0 or undefined means no deadline. */
   timeout?: number | undefined;
+  /**
+   * The call may safely run twice: a client that balances over several
+   * instances retries it on another when its instance dies mid-call.
+   * A single connection has nowhere else to send it and ignores it.
+   */
+  idempotent?: boolean | undefined;
 }
 
 interface Pending {

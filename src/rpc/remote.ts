@@ -2,7 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { createEndpoint, releaseProxy, type ProxyMarked } from '../codec/marks.ts';
 import { ProxyReleasedError } from '../errors.ts';
 import { CallKind } from '../protocol.ts';
-import type { Peer } from './peer.ts';
+import type { CallOptions, Peer } from './peer.ts';
 
 /** What a proxy needs of the connection beneath it; a reconnecting client swaps the peer behind it. */
 export type RemoteTarget = Pick<Peer, 'call' | 'release'>;
@@ -63,7 +63,10 @@ export type Remote<T> = RemoteObject<T> &
 interface HandleState {
   readonly peer: RemoteTarget;
   readonly handle: number;
-  released: boolean;
+  /** Shared by every proxy of the handle, those withOptions made included. */
+  readonly lease: { released: boolean };
+  /** Per-call options every call through this proxy carries (see withOptions). */
+  readonly options: CallOptions | undefined;
 }
 
 /** When every proxy of a handle is collected, the other side may free it. */
@@ -71,25 +74,38 @@ const collected = new FinalizationRegistry<{ peer: RemoteTarget; handle: number 
 
 /** A proxy for `handle` on the other side of `peer` (0 is the exposed root). */
 export function createRemote<T>(peer: RemoteTarget, handle: number): Remote<T> {
-  const state: HandleState = { peer, handle, released: false };
-  if (handle !== 0) collected.register(state, { peer, handle }, state);
+  const state: HandleState = { peer, handle, lease: { released: false }, options: undefined };
+  if (handle !== 0) collected.register(state.lease, { peer, handle }, state.lease);
   return makeProxy(state, []) as Remote<T>;
 }
 
 function release(state: HandleState): void {
-  if (state.released) return;
-  state.released = true;
-  if (state.handle !== 0) collected.unregister(state);
+  if (state.lease.released) return;
+  state.lease.released = true;
+  if (state.handle !== 0) collected.unregister(state.lease);
   state.peer.release(state.handle);
 }
 
 const ignore = (): void => {};
 
-/** Every proxy made here, so the serving side can tell a remote function from a local one. */
-const remotes = new WeakSet<object>();
+/** Every proxy made here, with what it reaches, so the serving side can tell a remote function from a local one. */
+const remotes = new WeakMap<object, { state: HandleState; path: string[] }>();
 
 export function isRemote(value: unknown): boolean {
   return typeof value === 'function' && remotes.has(value);
+}
+
+/**
+ * The same proxy (its path included) whose calls carry `options`, merged
+ * over those it carried already; undefined when `value` is no proxy. It
+ * borrows the handle: only the original releases it.
+ */
+export function remoteWithOptions(value: unknown, merge: (old: CallOptions | undefined) => CallOptions): unknown {
+  const found = typeof value === 'function' ? remotes.get(value) : undefined;
+  if (!found) return undefined;
+  const { state, path } = found;
+  // The copy holds the lease, so the handle stays alive while either proxy is in use.
+  return makeProxy({ ...state, options: merge(state.options) }, path);
 }
 
 function makeProxy(state: HandleState, path: string[]): unknown {
@@ -97,13 +113,13 @@ function makeProxy(state: HandleState, path: string[]): unknown {
   // A function target, so that apply and construct traps fire.
   const proxy: unknown = new Proxy(function farcallRemote() {}, {
     get(_target, prop) {
-      if (state.released) throw new ProxyReleasedError();
+      if (state.lease.released) throw new ProxyReleasedError();
       if (prop === releaseProxy) return () => release(state);
       if (prop === createEndpoint) return () => state.peer.call(state.handle, CallKind.Endpoint, path);
       if (prop === 'then') {
         // The root is not a thenable, so `await wrap(x)` gives the proxy.
         if (path.length === 0) return undefined;
-        const read = state.peer.call(state.handle, CallKind.Get, path);
+        const read = state.peer.call(state.handle, CallKind.Get, path, undefined, state.options);
         return read.then.bind(read);
       }
       if (typeof prop === 'symbol') return undefined;
@@ -115,23 +131,23 @@ function makeProxy(state: HandleState, path: string[]): unknown {
       return child;
     },
     set(_target, prop, value) {
-      if (state.released) throw new ProxyReleasedError();
+      if (state.lease.released) throw new ProxyReleasedError();
       if (typeof prop === 'symbol') return false;
       // Assignment cannot be awaited; a failed set is reported by no one,
       // as in comlink. Use a setter method to learn the outcome.
-      state.peer.call(state.handle, CallKind.Set, [...path, prop], [value]).catch(ignore);
+      state.peer.call(state.handle, CallKind.Set, [...path, prop], [value], state.options).catch(ignore);
       return true;
     },
     apply(_target, _this, args: unknown[]) {
-      if (state.released) throw new ProxyReleasedError();
+      if (state.lease.released) throw new ProxyReleasedError();
       if (path[path.length - 1] === 'bind') return makeProxy(state, path.slice(0, -1));
-      return state.peer.call(state.handle, CallKind.Apply, path, args);
+      return state.peer.call(state.handle, CallKind.Apply, path, args, state.options);
     },
     construct(_target, args: unknown[]) {
-      if (state.released) throw new ProxyReleasedError();
-      return state.peer.call(state.handle, CallKind.Construct, path, args) as unknown as object;
+      if (state.lease.released) throw new ProxyReleasedError();
+      return state.peer.call(state.handle, CallKind.Construct, path, args, state.options) as unknown as object;
     },
   });
-  remotes.add(proxy as object);
+  remotes.set(proxy as object, { state, path });
   return proxy;
 }

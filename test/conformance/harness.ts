@@ -6,6 +6,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  CallAbortedError,
+  CallTimeoutError,
   ChannelClosedError,
   NoSuchMethodError,
   NotCloneableError,
@@ -13,6 +15,7 @@ import {
   proxy,
   releaseProxy,
   transfer,
+  withOptions,
   type Remote,
 } from '../../src/index.ts';
 import { difference } from './compare.ts';
@@ -402,6 +405,36 @@ export function runConformance(tc: TransportCase): void {
     isError(await rejection(loose.nothingHere!.at!.all!()), NoSuchMethodError, ['nothingHere.at.all']);
     isError(await rejection(loose.counter!.missing!.deep!()), NoSuchMethodError, ['counter.missing.deep']);
     isError(await rejection(loose.counter!.value!()), NoSuchMethodError, ['counter.value', 'not a function']);
+  });
+
+  // ---- per-call options -------------------------------------------------------
+
+  test('withOptions: a timeout rejects that call with CallTimeoutError; the remote it came from is unchanged', async () => {
+    const timed = withOptions(api(), { timeout: 20 });
+    isError(await within(2000, 'hang() with a 20 ms timeout', rejection(timed.hang())), CallTimeoutError, ['hang()', '20 ms']);
+    assert.is(await timed.add(1, 2), 3);
+    assert.is((await withOptions(api(), { timeout: 1000 }).counter).label, 'counter');
+  });
+
+  test('withOptions: an abort rejects that call at once with CallAbortedError, its cause the reason', async () => {
+    const ac = new AbortController();
+    const pending = rejection(withOptions(api(), { signal: ac.signal }).hang());
+    ac.abort(new Error('enough'));
+    const err = await within(1000, 'hang() after abort', pending);
+    isError(err, CallAbortedError, ['hang()']);
+    assert.is(((err as Error).cause as Error).message, 'enough');
+    isError(await rejection(withOptions(api(), { signal: ac.signal }).add(1, 2)), CallAbortedError);
+  });
+
+  test('withOptions: options stack, and bad ones are refused naming the option', async () => {
+    const ac = new AbortController();
+    const both = withOptions(withOptions(api(), { signal: ac.signal }), { timeout: 5000 });
+    const pending = rejection(both.hang());
+    ac.abort();
+    isError(await within(1000, 'hang() with stacked options', pending), CallAbortedError);
+    assert.throws(() => withOptions(api(), { timeot: 5 } as never), /has no option timeot \(did you mean timeout\?\)/);
+    assert.throws(() => withOptions(api(), { timeout: -1 }), /timeout must be a non-negative number/);
+    assert.throws(() => withOptions({}, { timeout: 1 }), /expects a remote/);
   });
 
   // ---- closing and crashing ---------------------------------------------------
