@@ -199,6 +199,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
       throw (gone ??= new ChannelClosedError(`the worker of ${label} has exited`));
     }
     const id = ++lastId;
+    // A late reply nobody waited for: its area is free for this call's.
+    if (Atomics.load(state, Slot.RepFull) === 1) Atomics.store(state, Slot.RepFull, 0);
     // Read before the request: the bump that follows this call's answer cannot be missed.
     let seen = Atomics.load(state, Slot.Seq);
     request(id, args);
