@@ -108,3 +108,49 @@ function copy(from: Uint8Array, to: Uint8Array, n: number): void {
   if (n > 64) to.set(from.subarray(0, n), 0);
   else for (let i = 0; i < n; i++) to[i] = from[i]!;
 }
+
+/** Calls between probes while a side has stopped spinning: the gap doubles from the first to the last. */
+const PROBE_FIRST = 16;
+const PROBE_LAST = 1024;
+/** A spin shorter than this is not worth its clock reads: stop instead. */
+const SPIN_LEAST_US = 2;
+
+/**
+ * How long one side spins before it sleeps, adapted to what spinning has
+ * been finding. A spin that catches the other side keeps the full bound; one
+ * that runs out halves it, down to none: when the function is slow, the
+ * caller is slow to call again, or the machine is so busy that the other
+ * thread is off its CPU (where a spinning thread also loses the scheduler's
+ * preference for threads that slept), spinning costs CPU and saves nothing.
+ * Once stopped, a side spins again now and then to find out whether it pays
+ * again, less often the longer it does not.
+ */
+export class SpinBudget {
+  private us: number;
+  private probeIn = 0;
+  private probeGap = PROBE_FIRST;
+
+  constructor(private readonly maxUs: number) {
+    this.us = maxUs;
+  }
+
+  /** Microseconds to spin this time. */
+  next(): number {
+    if (this.us > 0 || this.maxUs === 0) return this.us;
+    return --this.probeIn > 0 ? 0 : this.maxUs;
+  }
+
+  /** What a spin of `next()`'s length (not 0) found. */
+  spun(caught: boolean): void {
+    if (caught) {
+      this.us = this.maxUs;
+      this.probeGap = PROBE_FIRST;
+    } else if (this.us >= 2 * SPIN_LEAST_US) {
+      this.us /= 2;
+    } else {
+      this.us = 0;
+      this.probeIn = this.probeGap;
+      this.probeGap = Math.min(2 * this.probeGap, PROBE_LAST);
+    }
+  }
+}

@@ -8,13 +8,14 @@ import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { encodeThrown } from '../codec/error.ts';
 import { NotCloneableError } from '../errors.ts';
 import { Reply, type Init, type ReplyKind, type Request } from './sync.ts';
-import { Area, DOORBELL, SLOTS, Slot } from './sync-channel.ts';
+import { Area, DOORBELL, SLOTS, Slot, SpinBudget } from './sync-channel.ts';
 
 const [module] = process.argv.splice(2, 1);
 const { port, shared, exportName, spin } = await new Promise<Init>((resolve) => parentPort!.once('message', resolve));
 const state = new Int32Array(shared, 0, SLOTS);
 const requests = new Area(shared, 'request');
 const replies = new Area(shared, 'reply');
+const budget = new SpinBudget(spin);
 
 /** Tells the caller there is a reply (or that the module is loaded). */
 const wake = (): void => {
@@ -157,13 +158,16 @@ function serve(): void {
   for (;;) {
     const taken = take();
     if (taken === Taken.Answered) continue;
-    if (taken === Taken.None && spin > 0) {
-      const until = performance.now() + spin / 1000;
+    const spinUs = taken === Taken.None ? budget.next() : 0;
+    if (spinUs > 0) {
+      const until = performance.now() + spinUs / 1000;
       // The clock is read every 64 turns: a read costs more than a turn.
       for (let n = 0; Atomics.load(state, Slot.ReqFull) !== 1; n++) {
         if ((n & 63) === 63 && performance.now() >= until) break;
       }
-      if (Atomics.load(state, Slot.ReqFull) === 1) continue;
+      const caught = Atomics.load(state, Slot.ReqFull) === 1;
+      budget.spun(caught);
+      if (caught) continue;
     }
     Atomics.store(state, Slot.Parked, 1);
     if (Atomics.load(state, Slot.ReqFull) !== 1) return;

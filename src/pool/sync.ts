@@ -40,7 +40,7 @@ import { describe } from '../codec/marks.ts';
 import { CallTimeoutError, ChannelClosedError, NotCloneableError } from '../errors.ts';
 import { moduleHref } from '../module-href.ts';
 import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
-import { Area, DOORBELL, SLOTS, Slot, channelBytes } from './sync-channel.ts';
+import { Area, DOORBELL, SLOTS, Slot, SpinBudget, channelBytes } from './sync-channel.ts';
 import { entryBeside, startThread } from './thread.ts';
 
 export const Reply = { Return: 0, Throw: 1, Died: 2 } as const;
@@ -114,7 +114,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   if (options.spin !== undefined && !(typeof options.spin === 'number' && Number.isFinite(options.spin) && options.spin >= 0)) {
     throw new TypeError(`createSyncFn() option spin must be a finite number of microseconds >= 0, got ${describe(options.spin)}`);
   }
-  const spinMs = (options.spin ?? defaultSpin()) / 1000;
+  const spinUs = options.spin ?? defaultSpin();
+  const budget = new SpinBudget(spinUs);
   const label = `${basename(new URL(href).pathname)}#${exportName}()`;
 
   const shared = new SharedArrayBuffer(channelBytes());
@@ -125,7 +126,7 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   state[Slot.Parked] = 1;
   const { port1: port, port2 } = new MessageChannel();
   const worker: Worker = startThread(entry, {}, href);
-  worker.postMessage({ port: port2, shared, exportName, spin: spinMs * 1000 } satisfies Init, [port2]);
+  worker.postMessage({ port: port2, shared, exportName, spin: spinUs } satisfies Init, [port2]);
   worker.unref();
   port.unref();
 
@@ -204,12 +205,14 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
     // Read before the request: the bump that follows this call's answer cannot be missed.
     let seen = Atomics.load(state, Slot.Seq);
     request(id, args);
-    if (spinMs > 0) {
-      const until = performance.now() + spinMs;
+    const spinUs = budget.next();
+    if (spinUs > 0) {
+      const until = performance.now() + spinUs / 1000;
       // The clock is read every 64 turns: a read costs more than a turn.
       for (let n = 0; Atomics.load(state, Slot.Seq) === seen; n++) {
         if ((n & 63) === 63 && performance.now() >= until) break;
       }
+      budget.spun(Atomics.load(state, Slot.Seq) !== seen);
     }
     const started = timeout === undefined ? 0 : performance.now();
     let deadline = timeout === undefined ? Infinity : started + (ready ? timeout : Math.max(timeout, STARTUP_LIMIT_MS));

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CallTimeoutError, ChannelClosedError, NotCloneableError, createSyncFn, type SyncFn } from '../../src/index.ts';
+import { SpinBudget } from '../../src/pool/sync-channel.ts';
 import type * as tasks from '../fixtures/pool/sync-tasks.ts';
 
 const TASKS = new URL('../fixtures/pool/sync-tasks.ts', import.meta.url);
@@ -257,6 +258,37 @@ test('without spinning (spin: 0) and with a long spin, calls, errors and async r
       void l.close();
     }
   }
+});
+
+test('the spin adapts: full while it catches the other side, halved when it runs out, then stopped with ever rarer probes', () => {
+  const b = new SpinBudget(100);
+  assert.is(b.next(), 100);
+  b.spun(true);
+  assert.is(b.next(), 100);
+  const lengths: number[] = [];
+  for (let us = b.next(); us > 0; us = b.next()) {
+    lengths.push(us);
+    b.spun(false);
+  }
+  assert.equal(lengths, [100, 50, 25, 12.5, 6.25, 3.125]);
+  // Stopped: no spin, except a full-length probe after 16 calls, then after 32 more, 64, ...
+  const probes: number[] = [];
+  for (let i = 2; i <= 120; i++) {
+    const us = b.next();
+    if (us > 0) {
+      assert.is(us, 100);
+      probes.push(i);
+      b.spun(false);
+    }
+  }
+  assert.equal(probes, [16, 48, 112]);
+  // A probe that catches the other side brings the full spin back.
+  while (b.next() === 0);
+  b.spun(true);
+  assert.is(b.next(), 100);
+  // spin: 0 never spins.
+  const never = new SpinBudget(0);
+  for (let i = 0; i < 5000; i++) assert.is(never.next(), 0);
 });
 
 test('an idle worker uses no CPU once its spin bound has passed', async () => {
