@@ -51,7 +51,7 @@ export interface Init {
   port: MessagePort;
   shared: SharedArrayBuffer;
   exportName: string;
-  /** Microseconds the worker spins for the next request after a reply; 0: never. */
+  /** Microseconds the worker spins at most for the next request after a reply; 0: never. */
   spin: number;
 }
 export type Request = [id: number, args: unknown[]];
@@ -65,13 +65,15 @@ export interface SyncFnOptions {
    */
   timeout?: number;
   /**
-   * Microseconds each side spins before it sleeps: the caller on the reply,
-   * the worker on the next request after it answered. A sleeping thread
-   * takes tens of microseconds to wake, a spinning one well under one, so
-   * calls that come close together cost far less; an idle worker still
-   * sleeps after the bound. 0 never spins (every call wakes a thread).
-   * Default: 100, or 0 when this process may use only one CPU (spinning
-   * there only takes the time the other side needs).
+   * Microseconds each side spins at most before it sleeps: the caller on the
+   * reply, the worker on the next request after it answered. A sleeping
+   * thread takes tens of microseconds to wake, a spinning one well under one,
+   * so calls that come close together cost far less; an idle worker still
+   * sleeps after the bound. A side whose spins keep running out (a slow
+   * function, a caller busy between calls, a crowded machine) stops
+   * spinning and tries again now and then. 0 never spins (every call wakes a
+   * thread). Default: 100, or 0 when this process may use only one CPU
+   * (spinning there only takes the time the other side needs).
    */
   spin?: number;
 }
