@@ -4,8 +4,10 @@
  * spends per 1,000 calls: a spinning side trades CPU for latency, so both
  * are shown.
  */
-import { Worker } from 'node:worker_threads';
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { figure, type Figure, type MeasureOptions } from './measure.ts';
 
 export interface SyncSubject {
@@ -58,7 +60,7 @@ export function pingPong(spinUs: number = floorSpinUs()): SyncSubject {
   const spinMs = spinUs / 1000;
   let n = 0;
   return {
-    who: 'SharedArrayBuffer ping-pong (floor)',
+    who: SYNC_WHO[2],
     call() {
       const v = ++n;
       Atomics.store(s, REQ, v);
@@ -117,4 +119,51 @@ export function syncRoundTrips(subjects: SyncSubject[], o: MeasureOptions = {}):
   return Object.fromEntries(
     Object.entries(got).map(([who, g]) => [who, { p50: figure(g.p50, 'µs'), p99: figure(g.p99, 'µs'), cpu: figure(g.cpu, 'ms') }]),
   );
+}
+
+/** Who the bench's sync rows measure, in order. */
+export const SYNC_WHO = ['farcall createSyncFn', 'synckit createSyncFn', 'SharedArrayBuffer ping-pong (floor)'] as const;
+
+export interface SyncResults {
+  figures: Record<string, SyncFigures>;
+  /** synckit, when it is not installed. */
+  missing: string[];
+  /** The run failed (and how). */
+  error?: string;
+  /** Measured again with every thread on one CPU (`--pin`). */
+  pinned?: Record<string, SyncFigures>;
+}
+
+/**
+ * The sync rows of `farcall bench`: createSyncFn, synckit (when installed;
+ * its worker module is written into `dir`, so it imports synckit from
+ * wherever it is installed) and the floor, calling add(1, 2).
+ */
+export async function measureSync(o: MeasureOptions, dir: string): Promise<SyncResults> {
+  const { createSyncFn } = await import('../index.ts');
+  const here = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const ours = createSyncFn<(a: number, b: number) => number>(new URL(`./servers/sync-add${here}`, import.meta.url));
+  const subjects: SyncSubject[] = [{ who: SYNC_WHO[0], call: () => ours(1, 2), stop: () => ours.close() }];
+  const missing: string[] = [];
+  let synckit: string | undefined;
+  try {
+    synckit = import.meta.resolve('synckit');
+  } catch {
+    missing.push(SYNC_WHO[1]);
+  }
+  if (synckit !== undefined) {
+    const { createSyncFn: theirs } = (await import(synckit)) as typeof import('synckit');
+    const worker = join(dir, 'synckit-worker.mjs');
+    await writeFile(worker, `import { runAsWorker } from ${JSON.stringify(synckit)};\nrunAsWorker((a, b) => a + b);\n`);
+    const add = theirs<(a: number, b: number) => number>(worker);
+    // synckit's worker is unref'd and cannot be stopped; it ends with the process.
+    subjects.push({ who: SYNC_WHO[1], call: () => add(1, 2), stop: async () => {} });
+  }
+  subjects.push(pingPong());
+  try {
+    for (const s of subjects) s.call(); // started and warm
+    return { figures: syncRoundTrips(subjects, o), missing };
+  } finally {
+    await Promise.all(subjects.map((s) => s.stop()));
+  }
 }
