@@ -47,6 +47,9 @@ export const AREA_BYTES = 64 * 1024;
 
 export const channelBytes = (): number => HEADER_BYTES + 2 * AREA_BYTES;
 
+/** The most messages in a row that take the port untried after big ones. */
+const MAX_SKIP = 64;
+
 /** What travels on the port instead of a request, to wake a parked worker. */
 export const DOORBELL = 0;
 
@@ -57,6 +60,14 @@ export const DOORBELL = 0;
  */
 export class Area {
   private readonly bytes: Uint8Array;
+  /**
+   * A message found too big only once encoded was encoded for nothing (the
+   * port clones it again): after one, the next `skip` messages take the port
+   * without trying, a gap that doubles while they keep being too big, since
+   * the messages of one function tend to be alike.
+   */
+  private skip = 0;
+  private gap = 1;
 
   constructor(sab: SharedArrayBuffer, which: 'request' | 'reply') {
     this.bytes = new Uint8Array(sab, HEADER_BYTES + (which === 'request' ? 0 : AREA_BYTES), AREA_BYTES);
@@ -70,14 +81,20 @@ export class Area {
    */
   write(items: unknown[]): number {
     if (obviouslyLarge(items)) return -1;
+    if (this.skip > 0) return (this.skip--, -1);
     out.pos = 0;
     if (!appendCompact(out, items, 0)) return -1;
     const n = out.pos;
-    const fits = n <= AREA_BYTES;
-    if (fits) copy(out.buf, this.bytes, n);
     // One big message does not keep a big scratch buffer.
     if (out.buf.length > 2 * AREA_BYTES) out.buf = Buffer.allocUnsafeSlow(AREA_BYTES);
-    return fits ? n : -1;
+    if (n > AREA_BYTES) {
+      this.skip = this.gap;
+      this.gap = Math.min(2 * this.gap, MAX_SKIP);
+      return -1;
+    }
+    this.gap = 1;
+    copy(out.buf, this.bytes, n);
+    return n;
   }
 
   /** The items written into the area, `n` bytes; copied out first, so nothing read aliases shared memory. */
