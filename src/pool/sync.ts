@@ -154,11 +154,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
     // 2: the worker is still copying out the last request, for a moment.
     while (Atomics.load(state, Slot.ReqFull) !== 0 && Atomics.load(state, Slot.Dead) === 0);
     try {
-      let n = requests.write(args);
-      if (n < 0) {
-        port.postMessage([id, args] satisfies Request);
-        n = -1;
-      }
+      const n = requests.write(args);
+      if (n < 0) port.postMessage([id, args] satisfies Request);
       state[Slot.ReqId] = id;
       state[Slot.ReqLen] = n;
     } catch (err) {
@@ -219,7 +216,9 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
     const started = timeout === undefined ? 0 : performance.now();
     let deadline = timeout === undefined ? Infinity : started + (ready ? timeout : Math.max(timeout, STARTUP_LIMIT_MS));
     for (;;) {
-      if (deadline === Infinity) {
+      if (Atomics.load(state, Slot.Seq) !== seen) {
+        // Caught by the spin, or came meanwhile: no need to wait.
+      } else if (deadline === Infinity) {
         Atomics.wait(state, Slot.Seq, seen);
       } else {
         const now = performance.now();
