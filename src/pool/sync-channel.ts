@@ -128,7 +128,7 @@ function copy(from: Uint8Array, to: Uint8Array, n: number): void {
 
 /** Calls between probes while a side has stopped spinning: the gap doubles from the first to the last. */
 const PROBE_FIRST = 16;
-const PROBE_LAST = 1024;
+const PROBE_LAST = 256;
 /** A spin shorter than this is not worth its clock reads: stop instead. */
 const SPIN_LEAST_US = 2;
 
