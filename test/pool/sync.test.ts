@@ -148,12 +148,12 @@ test('after a timeout on a blocked worker, the next call waits for the worker an
 });
 
 test('a call that times out before the worker took it is withdrawn: the worker never runs it', () => {
-  const record = createSyncFn<typeof tasks.record>(TASKS, 'record', { timeout: 300 });
+  const record = createSyncFn<typeof tasks.record>(TASKS, 'record', { timeout: 500 });
   try {
     assert.equal(record(0, 'warm'), ['warm']);
-    // 'a' keeps the worker busy for 750 ms; 'b' times out at ~600 ms, before the worker is free to take it;
-    // 'c' is taken at ~750 ms and answers within its 300 ms.
-    assert.instance(thrown(() => record(750, 'a')), CallTimeoutError);
+    // 'a' keeps the worker busy for 1,250 ms; 'b' times out at ~1,000 ms, before the worker is free to take it;
+    // 'c' is taken at ~1,250 ms and answers within its 500 ms.
+    assert.instance(thrown(() => record(1250, 'a')), CallTimeoutError);
     assert.instance(thrown(() => record(0, 'b')), CallTimeoutError);
     assert.equal(record(0, 'c'), ['warm', 'a', 'c']);
   } finally {
