@@ -1,5 +1,6 @@
 // Issue bars for the pool: farcall's createPool beside piscina and tinypool on the same task
-// module and thread count, and createSyncFn beside synckit. Run directly with `--pinned-part`
+// module and thread count, and createSyncFn beside synckit and a bare SharedArrayBuffer
+// ping-pong (the floor of any synchronous call between threads). Run directly with `--pinned-part`
 // it measures only the round trips and prints JSON (benchmarks/run.ts runs it that way under
 // taskset -c 0).
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { createSyncFn as synckitSyncFn } from 'synckit';
 import { createPool, createSyncFn } from 'farcall';
 import { figure, latency, type Figure, type Latency, type MeasureOptions } from '../src/bench/measure.ts';
 import { runPinned } from '../src/bench/pinned.ts';
+import { pingPong, syncRoundTrips, type SyncFigures, type SyncSubject } from '../src/bench/sync.ts';
 import { table, type Row } from './table.ts';
 
 /** benchmarks/workers/tasks.mjs, as farcall sees it. */
@@ -96,14 +98,12 @@ async function stopAll(subjects: Array<{ stop(): Promise<unknown> }>): Promise<v
 
 interface RoundTrips {
   pool: Record<string, Latency>;
-  sync: Record<string, Latency>;
+  sync: Record<string, SyncFigures>;
 }
 
-interface SyncSubject {
-  who: string;
-  call(): number;
-  stop(): Promise<unknown>;
-}
+const OURS = 'farcall createSyncFn';
+const SYNCKIT = 'synckit createSyncFn';
+const FLOOR = 'SharedArrayBuffer ping-pong (floor)';
 
 /** Sequential round trips of every pool (tiny task) and of both sync functions. */
 async function roundTrips(o: MeasureOptions): Promise<RoundTrips> {
@@ -115,13 +115,14 @@ async function roundTrips(o: MeasureOptions): Promise<RoundTrips> {
   const ours = createSyncFn<Tasks['add']>(TASKS, 'add');
   const theirs = synckitSyncFn<Tasks['add']>(fileURLToPath(new URL('./workers/synckit.mjs', import.meta.url)));
   const syncs: SyncSubject[] = [
-    { who: 'farcall createSyncFn', call: () => ours(1, 2), stop: () => ours.close() },
+    { who: OURS, call: () => ours(1, 2), stop: () => ours.close() },
     // synckit's worker is unref'd and cannot be stopped; it ends with the process.
-    { who: 'synckit createSyncFn', call: () => theirs(1, 2), stop: async () => {} },
+    { who: SYNCKIT, call: () => theirs(1, 2), stop: async () => {} },
+    pingPong(),
   ];
   for (const s of syncs) s.call(); // started and warm
-  log('sync round trips: createSyncFn, synckit');
-  const sync = await roundTripsOf(syncs, (s) => async () => s.call(), o);
+  log('sync round trips: createSyncFn, synckit, SharedArrayBuffer ping-pong');
+  const sync = syncRoundTrips(syncs, o);
   await stopAll(syncs);
   return { pool, sync };
 }
@@ -177,10 +178,18 @@ export async function pool(o: MeasureOptions = {}): Promise<string> {
   rateRows(`throughput, ${TINY_BATCH.toLocaleString('en-US')} tiny tasks at once`, tiny);
   rateRows(`CPU-bound (~${CPU_TASK_MS} ms sha256), ${cpuTasks} at once, 1 thread`, cpu[1]!);
   rateRows(`CPU-bound (~${CPU_TASK_MS} ms sha256), ${cpuTasks} at once, 2 threads`, cpu[2]!);
-  if (pinned) latencyRows('pinned to 1 CPU', pinned.sync, 'synckit createSyncFn', 'sync round trip');
-  latencyRows('unpinned', unpinned.sync, 'synckit createSyncFn', 'sync round trip');
+  const syncRows = (where: string, l: Record<string, SyncFigures>): void => {
+    for (const [p, what] of [['p50', 'sync round trip p50'], ['p99', 'sync round trip p99'], ['cpu', 'sync CPU ms per 1,000 calls']] as const) {
+      for (const [who, f] of Object.entries(l)) {
+        rows.push({ what: `${what}, ${where}`, who, figure: f[p], base: who === SYNCKIT ? undefined : l[SYNCKIT]![p], lowerIsBetter: true });
+      }
+    }
+  };
+  if (pinned) syncRows('pinned to 1 CPU', pinned.sync);
+  syncRows('unpinned', unpinned.sync);
 
   const ratio = (a: Figure | undefined, b: Figure | undefined): string => (a && b ? `${(a.median / b.median).toFixed(2)}×` : 'n/a');
+  const us = (f: Figure): string => `${f.median.toFixed(2)} µs`;
   const scaling = POOLS.map((make) => make.name)
     .map((who) => `${who} ${(cpu[2]![who]!.median / cpu[1]![who]!.median).toFixed(2)}×`)
     .join(', ');
@@ -188,12 +197,14 @@ export async function pool(o: MeasureOptions = {}): Promise<string> {
     `- tiny-task throughput: farcall ${ratio(tiny['farcall'], tiny['piscina'])} piscina (bar ≥ 5×)`,
     `- sequential latency p50: farcall ${ratio(pinned?.pool['farcall']?.p50, pinned?.pool['piscina']?.p50)} piscina pinned, ` +
       `${ratio(unpinned.pool['farcall']!.p50, unpinned.pool['piscina']!.p50)} unpinned (bar ≤ 1.0×)`,
-    `- sync round trip p50: createSyncFn ${ratio(pinned?.sync['farcall createSyncFn']?.p50, pinned?.sync['synckit createSyncFn']?.p50)} synckit pinned, ` +
-      `${ratio(unpinned.sync['farcall createSyncFn']!.p50, unpinned.sync['synckit createSyncFn']!.p50)} unpinned (bar ≤ 1.2×)`,
+    `- sync round trip p50, unpinned: createSyncFn ${us(unpinned.sync[OURS]!.p50)} (bar ≤ 2 µs), ${ratio(unpinned.sync[OURS]!.p50, unpinned.sync[SYNCKIT]!.p50)} synckit (bar ≤ 0.1×), ` +
+      `${ratio(unpinned.sync[OURS]!.p50, unpinned.sync[FLOOR]!.p50)} the floor`,
+    `- sync round trip p50, pinned: createSyncFn ${pinned ? us(pinned.sync[OURS]!.p50) : 'n/a'}, ${ratio(pinned?.sync[OURS]?.p50, pinned?.sync[SYNCKIT]?.p50)} synckit, ` +
+      `${ratio(pinned?.sync[OURS]?.p50, pinned?.sync[FLOOR]?.p50)} the floor`,
     `- CPU-bound scaling from 1 to 2 threads: ${scaling}`,
   ];
   return (
-    table(`Thread pool: farcall createPool beside piscina and tinypool (${THREADS} threads unless said), createSyncFn beside synckit`, rows) +
+    table(`Thread pool: farcall createPool beside piscina and tinypool (${THREADS} threads unless said), createSyncFn beside synckit and the floor`, rows) +
     `\nCPU-bound task: ${blocks} × 64 KiB sha256 (calibrated to ~${CPU_TASK_MS} ms on this machine).` +
     `${pinned ? '' : ' (taskset not found: no pinned rows.)'}\n\n${bars.join('\n')}\n`
   );

@@ -11,7 +11,7 @@ export interface Row {
   lowerIsBetter: boolean;
 }
 
-const num = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+const num = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 export function fmt(f: Figure): string {
   return `${num(f.median)} ${f.unit} (${num(f.min)}–${num(f.max)})`;

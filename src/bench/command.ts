@@ -13,6 +13,7 @@ import { PAYLOADS } from './payloads.ts';
 import { pinnedPass } from './pin.ts';
 import { progressOn } from './progress.ts';
 import { SUBJECTS, TRANSPORTS, type TransportId } from './subjects.ts';
+import { SYNC_WHO } from './sync.ts';
 
 /** A mistake in the command line: reported with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -25,6 +26,7 @@ const FULL = { rounds: 5, time: 300, warmup: 100, budget: 256 * MiB };
 const QUICK = { rounds: 3, time: 25, warmup: 15, budget: 16 * MiB, largest: MiB };
 
 function whoOn(t: TransportId): string {
+  if (t === 'sync') return SYNC_WHO.join(', ');
   return SUBJECTS.filter((s) => s.transport === t)
     .map((s) => s.who)
     .join(', ');
@@ -47,7 +49,7 @@ Options:
   --quick            the whole matrix in under 30 s: ${QUICK.rounds} rounds of ${QUICK.time} ms per figure, at most
                      ${QUICK.budget / MiB} MiB in flight, and payloads up to ${QUICK.largest / MiB} MiB unless --payloads names more
   --json             print the results as JSON on stdout instead of markdown
-  --out DIR          also write DIR/results.json, DIR/results.md and DIR/chart.svg
+  --out DIR          also write DIR/results.json, DIR/results.md and DIR/chart.svg (no chart for sync alone)
   --rounds N         rounds per figure (default ${FULL.rounds}; --quick ${QUICK.rounds})
   --time MS          milliseconds each round measures (default ${FULL.time}; --quick ${QUICK.time})
   --warmup MS        milliseconds of warm-up before each figure (default ${FULL.warmup}; --quick ${QUICK.warmup})
@@ -71,7 +73,10 @@ How it measures:
   mostly the cost of waking a thread on another CPU (tens of µs), which
   the scheduler may or may not pay per row: --pin adds a p50 with every
   thread and process on one CPU, which measures the library instead. comlink, birpc and piscina are measured when installed and
-  left out with a note when not. Progress goes to stderr.
+  left out with a note when not. The sync rows (transport sync) time a
+  blocking createSyncFn call beside synckit and a bare SharedArrayBuffer
+  ping-pong (the floor), with the CPU time of all threads per 1,000 calls.
+  Progress goes to stderr.
 
 Exit status: 0 when the run finished (a failed case is reported in the
 output), 2 for a bad option.`;
@@ -184,6 +189,7 @@ export async function bench(args: string[], version: string): Promise<number> {
         const p = pinned.cells.find((c) => c.subject === cell.subject && c.payload === cell.payload)?.latency;
         if (p) cell.pinned = p;
       }
+      if (results.sync && pinned.sync) results.sync.pinned = pinned.sync.figures;
     }
   }
   const json = JSON.stringify({ ...results, comparisons: compare(results) }, null, 2) + '\n';
@@ -191,8 +197,10 @@ export async function bench(args: string[], version: string): Promise<number> {
   if (a.out) {
     await writeFile(join(a.out, 'results.json'), json);
     await writeFile(join(a.out, 'results.md'), md);
-    await writeFile(join(a.out, 'chart.svg'), chart(results));
-    process.stderr.write(`wrote ${['results.json', 'results.md', 'chart.svg'].map((f) => join(a.out!, f)).join(', ')}\n`);
+    // The chart draws the payload cells; the sync rows alone have none.
+    const files = results.cells.length > 0 ? ['results.json', 'results.md', 'chart.svg'] : ['results.json', 'results.md'];
+    if (results.cells.length > 0) await writeFile(join(a.out, 'chart.svg'), chart(results));
+    process.stderr.write(`wrote ${files.map((f) => join(a.out!, f)).join(', ')}\n`);
   }
   process.stdout.write(a.json ? json : md);
   const busy = busyWarning(results.machine);

@@ -4,6 +4,7 @@ import type { Figure } from './measure.ts';
 import { busyWarning, machineLine } from './machine.ts';
 import type { Results } from './matrix.ts';
 import { formatBytes } from './payloads.ts';
+import { SYNC_WHO, type SyncResults } from './sync.ts';
 
 /** Three significant digits, thousands separated: 0.912, 48.2, 152, 12,345. */
 export function num(v: number): string {
@@ -64,7 +65,8 @@ export function markdown(r: Results): string {
     lines.push(`Not installed, so not measured: ${r.missing.map((m) => `${m.who} (\`npm i -D ${m.package}\`)`).join(', ')}.`, '');
   }
 
-  for (const p of r.payloads) {
+  // Only the sync rows chosen: no payload tables.
+  for (const p of r.subjects.length > 0 ? r.payloads : []) {
     const size = p.kind === 'object' ? ` — ${formatBytes(p.bytes)} as JSON` : '';
     lines.push(`## ${p.label}${size}`, '');
     lines.push(`| transport | who | ${metrics.map((m) => m.label).join(' | ')} |`);
@@ -106,7 +108,44 @@ export function markdown(r: Results): string {
     for (const n of [...notes].sort((a, b) => rank(a) - rank(b))) lines.push(`- ${n}`);
     if (notes.size > 0) lines.push('');
   }
+  if (r.sync) lines.push(...syncSection(r.sync));
   return lines.join('\n');
+}
+
+/** The sync rows: latency and the CPU it costs, with ratios to synckit and to the floor. */
+function syncSection(s: SyncResults): string[] {
+  const lines = ['## Synchronous calls: add(1, 2), the caller blocked until it answers', ''];
+  if (s.error) return [...lines, `**Failed:** ${s.error}.`, ''];
+  const pinned = s.pinned;
+  lines.push(
+    `| who | p50 (µs) | p99 (µs) | CPU ms per 1,000 calls |${pinned ? ' p50 on 1 CPU (µs) | CPU ms per 1,000 calls on 1 CPU |' : ''}`,
+    `| --- | ---: | ---: | ---: |${pinned ? ' ---: | ---: |' : ''}`,
+  );
+  const [ours, synckit, floor] = SYNC_WHO;
+  for (const who of SYNC_WHO) {
+    const f = s.figures[who];
+    if (!f) continue;
+    const p = pinned?.[who];
+    const on1 = pinned ? ` ${p ? fig(p.p50) : '—'} | ${p ? fig(p.cpu) : '—'} |` : '';
+    lines.push(`| ${who === ours ? `**${who}**` : who} | ${fig(f.p50)} | ${fig(f.p99)} | ${fig(f.cpu)} |${on1}`);
+    if (who !== ours) continue;
+    for (const base of [synckit, floor]) {
+      const b = s.figures[base];
+      if (!b) continue;
+      const x = (a: Figure, c: Figure): string => ratio(a.median / c.median);
+      const pb = pinned?.[base];
+      const on1x = pinned ? ` ${p && pb ? x(p.p50, pb.p50) : '—'} | ${p && pb ? x(p.cpu, pb.cpu) : '—'} |` : '';
+      lines.push(`|  ↳ vs ${base} | ${x(f.p50, b.p50)} | ${x(f.p99, b.p99)} | ${x(f.cpu, b.cpu)} |${on1x}`);
+    }
+  }
+  lines.push('');
+  if (s.missing.length > 0) lines.push(`- Not installed, so not measured: ${s.missing.join(', ')} (\`npm i -D synckit\`).`);
+  lines.push(
+    '- The floor is two threads passing a counter through a SharedArrayBuffer, each spinning as long as createSyncFn does by default before it sleeps: no message, no codec. ' +
+      'CPU is every thread of the process (caller and worker): a side that spins trades CPU for latency.',
+    '',
+  );
+  return lines;
 }
 
 function ratioRows(c: Comparisons, keys: string[], notes: Set<string>): string[] {

@@ -11,6 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { latency, throughput, type Figure, type MeasureOptions } from './measure.ts';
 import { busyPercent, describeMachine, type Machine } from './machine.ts';
 import { PAYLOADS, formatBytes, type Payload } from './payloads.ts';
+import { measureSync, type SyncResults } from './sync.ts';
 import { SUBJECTS, TRANSPORTS, type Context, type Role, type Running, type Subject, type TransportId } from './subjects.ts';
 
 export interface Settings {
@@ -69,6 +70,8 @@ export interface Results {
   /** Peers left out because their package is not installed. */
   missing: Array<{ subject: string; who: string; package: string }>;
   cells: Cell[];
+  /** The sync rows (transport `sync`): they take no payload and block the caller, so they are not cells. */
+  sync?: SyncResults;
 }
 
 export interface Progress {
@@ -200,7 +203,8 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
   }
 
   const cells: Cell[] = [];
-  const total = subjects.length * payloads.length;
+  let sync: SyncResults | undefined;
+  const total = subjects.length * payloads.length + (s.transports.includes('sync') ? 1 : 0);
   const dir = await mkdtemp(join(tmpdir(), 'farcall-bench-'));
   const ctx: Context = { dir, threads: s.threads };
   // Interrupted: leave no socket files behind (the servers and children end with this process's pipes).
@@ -241,6 +245,14 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
       }
       await stopQuietly(running);
     }
+    if (s.transports.includes('sync')) {
+      progress.cell(cells.length, total, 'sync call · createSyncFn, synckit, SharedArrayBuffer ping-pong');
+      try {
+        sync = await withTimeout(measureSync({ rounds: s.rounds, time: s.time, warmup: s.warmup }, dir), CELL_TIMEOUT, 'the sync calls');
+      } catch (err) {
+        sync = { figures: {}, missing: [], error: describeError(err) };
+      }
+    }
   } finally {
     process.off('SIGINT', interrupted);
     await rm(dir, { recursive: true, force: true });
@@ -261,5 +273,6 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
     subjects: subjects.map(({ id, transport, who, role }) => ({ id, transport, who, role })),
     missing,
     cells,
+    ...(sync ? { sync } : {}),
   };
 }

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Progress, Results, Settings } from './matrix.ts';
 
-export async function pinnedPass(s: Settings, progress: Progress): Promise<{ cells: Results['cells'] } | { note: string }> {
+export async function pinnedPass(s: Settings, progress: Progress): Promise<Pick<Results, 'cells' | 'sync'> | { note: string }> {
   const args = [
     ...['-c', '0', process.execPath, ...process.execArgv, process.argv[1]!, 'bench', '--latency-only', '--json'],
     ...['--transports', s.transports.join(','), '--payloads', s.payloads.join(',')],
@@ -35,7 +35,8 @@ export async function pinnedPass(s: Settings, progress: Progress): Promise<{ cel
     return { note: `the run on one CPU failed (${outcome.err?.message ?? `exit code ${outcome.code}`}): ${stderr.trim().split('\n').pop() ?? ''}` };
   }
   try {
-    return { cells: (JSON.parse(stdout) as Results).cells };
+    const { cells, sync } = JSON.parse(stdout) as Results;
+    return { cells, sync };
   } catch {
     return { note: 'the run on one CPU printed no results' };
   }

@@ -19,7 +19,7 @@ import { EchoClient } from './framed.ts';
 import { nodeEndpoint } from './comlink-endpoint.ts';
 import type { Payload } from './payloads.ts';
 
-export type TransportId = 'worker' | 'child' | 'unix' | 'tcp' | 'pool';
+export type TransportId = 'worker' | 'child' | 'unix' | 'tcp' | 'pool' | 'sync';
 
 export const TRANSPORTS: ReadonlyArray<{ id: TransportId; label: string; about: string }> = [
   { id: 'worker', label: 'worker port', about: 'a worker thread over its MessagePort' },
@@ -27,6 +27,7 @@ export const TRANSPORTS: ReadonlyArray<{ id: TransportId; label: string; about: 
   { id: 'unix', label: 'Unix socket', about: 'another process over a Unix domain socket (farcall: listen()/connect())' },
   { id: 'tcp', label: 'TCP loopback', about: 'another process over TCP on 127.0.0.1 (farcall: listen()/connect())' },
   { id: 'pool', label: 'thread pool', about: 'a pool of worker threads, one per CPU (farcall: createPool())' },
+  { id: 'sync', label: 'sync call', about: 'a synchronous call into a worker thread, the caller blocked until it answers (farcall: createSyncFn())' },
 ];
 
 /** raw: the mechanism farcall rides on; peer: another library doing farcall's job. */

@@ -1,17 +1,23 @@
 /**
  * The thread behind a `createSyncFn()` function: loads the user's module,
- * then answers each call on the port it was given and bumps the shared
- * counter the blocked caller waits on. See sync.ts for the protocol.
+ * then takes each request from the shared request mailbox, answers it in
+ * the reply mailbox (or on the port, when it does not fit there) and bumps
+ * the counter the blocked caller waits on. See sync.ts for the protocol.
  */
-import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { encodeThrown } from '../codec/error.ts';
 import { NotCloneableError } from '../errors.ts';
-import { Reply, Slot, type Init, type ReplyKind, type Request } from './sync.ts';
+import { Reply, type Init, type ReplyKind, type Request } from './sync.ts';
+import { Area, DOORBELL, SLOTS, Slot, SpinBudget } from './sync-channel.ts';
 
 const [module] = process.argv.splice(2, 1);
-const { port, state, exportName, spin } = await new Promise<Init>((resolve) => parentPort!.once('message', resolve));
+const { port, shared, exportName, spin } = await new Promise<Init>((resolve) => parentPort!.once('message', resolve));
+const state = new Int32Array(shared, 0, SLOTS);
+const requests = new Area(shared, 'request');
+const replies = new Area(shared, 'reply');
+const budget = new SpinBudget(spin);
 
-/** Tells the caller something is on its port (or the module is loaded). */
+/** Tells the caller there is a reply (or that the module is loaded). */
 const wake = (): void => {
   Atomics.add(state, Slot.Seq, 1);
   Atomics.notify(state, Slot.Seq);
@@ -24,6 +30,7 @@ process.on('exit', (code) => {
   try {
     port.postMessage([0, Reply.Died, { code, error: fatal && encodeThrown(fatal.error) }]);
   } finally {
+    Atomics.store(state, Slot.Dead, 1);
     wake();
   }
 });
@@ -47,59 +54,129 @@ try {
 Atomics.store(state, Slot.Ready, 1);
 wake();
 
-function send(port: MessagePort, id: number, kind: ReplyKind, value: unknown): void {
-  try {
-    port.postMessage([id, kind, kind === Reply.Throw ? encodeThrown(value) : value]);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    const e = new NotCloneableError(`the result of ${exportName}() could not be cloned (${reason})`);
-    port.postMessage([id, Reply.Throw, encodeThrown(e)]);
+function send(id: number, kind: ReplyKind, value: unknown): void {
+  const body = kind === Reply.Throw ? encodeThrown(value) : value;
+  // The reply area is free unless the caller has not yet read a late reply of a call it gave up on.
+  let n = -1;
+  if (Atomics.load(state, Slot.RepFull) === 0) {
+    try {
+      n = replies.write([body]);
+    } catch {
+      // A getter that throws: structured clone below says what went wrong.
+    }
+  }
+  if (n >= 0) {
+    state[Slot.RepId] = id;
+    state[Slot.RepKind] = kind;
+    state[Slot.RepLen] = n;
+    Atomics.store(state, Slot.RepFull, 1);
+  } else {
+    try {
+      port.postMessage([id, kind, body]);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const e = new NotCloneableError(`the result of ${exportName}() could not be cloned (${reason})`);
+      port.postMessage([id, Reply.Throw, encodeThrown(e)]);
+    }
   }
   wake();
 }
 
 /** Answers one request; false when the answer comes later (a promise). */
-function handle([id, args]: Request): boolean {
-  if (!fn) return (send(port, id, Reply.Throw, loadError), true);
+function handle(id: number, args: unknown[]): boolean {
+  if (!fn) return (send(id, Reply.Throw, loadError), true);
   let result: unknown;
   try {
     result = fn(...args);
   } catch (err) {
-    return (send(port, id, Reply.Throw, err), true);
+    return (send(id, Reply.Throw, err), true);
   }
   if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
     Promise.resolve(result).then(
-      (v) => (send(port, id, Reply.Return, v), spinForNext()),
-      (e) => (send(port, id, Reply.Throw, e), spinForNext()),
+      (v) => (send(id, Reply.Return, v), serve()),
+      (e) => (send(id, Reply.Throw, e), serve()),
     );
     return false;
   }
-  send(port, id, Reply.Return, result);
+  send(id, Reply.Return, result);
   return true;
 }
 
 /**
- * After a reply the caller usually calls again soon: watch the request
- * counter for `spin` microseconds and take what comes straight off the port,
- * instead of sleeping in the event loop and paying its wake-up. Then return to
- * the loop, where a posted request wakes this thread as before.
+ * Requests that came over the port, in order. Some may be older than the
+ * mailbox's: requests the caller withdrew when they timed out before this
+ * thread took them.
  */
-function spinForNext(): void {
-  if (spin <= 0) return;
-  let until = performance.now() + spin / 1000;
-  let seenReq = Atomics.load(state, Slot.Req);
-  // The clock is read every 64 turns: a read costs more than a turn.
-  for (let n = 0; ; n++) {
-    const req = Atomics.load(state, Slot.Req);
-    if (req !== seenReq) {
-      seenReq = req;
+const posted: Request[] = [];
+
+/** The request `id` from the port, dropping the withdrawn ones before it. */
+function fromPort(id: number): unknown[] {
+  for (;;) {
+    let r = posted.shift();
+    if (r === undefined) {
+      // The caller posts before it fills the mailbox, so the message is there.
       const got = receiveMessageOnPort(port);
-      if (got && !handle(got.message as Request)) return;
-      until = performance.now() + spin / 1000;
-    } else if ((n & 63) === 63 && performance.now() >= until) return;
+      if (got === undefined) continue;
+      if (!Array.isArray(got.message)) continue; // a doorbell
+      r = got.message as Request;
+    }
+    if (r[0] === id) return r[1];
   }
 }
 
-port.on('message', (request: Request) => {
-  if (handle(request)) spinForNext();
+const Taken = { None: 0, Answered: 1, Later: 2 } as const;
+
+/** Takes the request in the mailbox, if there is one, and answers it (or starts to). */
+function take(): (typeof Taken)[keyof typeof Taken] {
+  if (Atomics.compareExchange(state, Slot.ReqFull, 1, 2) !== 1) return Taken.None;
+  const id = state[Slot.ReqId]!;
+  const n = state[Slot.ReqLen]!;
+  let args: unknown[];
+  if (n >= 0) {
+    args = requests.read(n);
+    while (posted.length > 0 && posted[0]![0] < id) posted.shift();
+    Atomics.store(state, Slot.ReqFull, 0);
+  } else {
+    Atomics.store(state, Slot.ReqFull, 0);
+    args = fromPort(id);
+  }
+  return handle(id, args) ? Taken.Answered : Taken.Later;
+}
+
+/**
+ * Answers what is in the mailbox, then watches it for `spin` microseconds:
+ * the caller usually calls again soon, and a spinning thread sees it at
+ * once where a sleeping one takes tens of microseconds to wake. Then it
+ * parks (returns to the event loop), saying so, so that the next request
+ * rings it over the port. Parked is set before the mailbox is looked at
+ * once more, and the caller fills the mailbox before it looks at Parked:
+ * one of the two always sees the other. A promise's answer needs the event
+ * loop, so after starting one it parks at once.
+ */
+function serve(): void {
+  Atomics.store(state, Slot.Parked, 0);
+  for (;;) {
+    const taken = take();
+    if (taken === Taken.Answered) continue;
+    const spinUs = taken === Taken.None ? budget.next() : 0;
+    if (spinUs > 0) {
+      const until = performance.now() + spinUs / 1000;
+      // The clock is read every 64 turns: a read costs more than a turn.
+      for (let n = 0; Atomics.load(state, Slot.ReqFull) !== 1; n++) {
+        if ((n & 63) === 63 && performance.now() >= until) break;
+      }
+      const caught = Atomics.load(state, Slot.ReqFull) === 1;
+      budget.spun(caught);
+      if (caught) continue;
+    }
+    Atomics.store(state, Slot.Parked, 1);
+    if (Atomics.load(state, Slot.ReqFull) !== 1) return;
+    Atomics.store(state, Slot.Parked, 0);
+  }
+}
+
+port.on('message', (message: Request | typeof DOORBELL) => {
+  if (message !== DOORBELL) posted.push(message);
+  serve();
 });
+serve();

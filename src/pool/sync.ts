@@ -2,29 +2,35 @@
  * Synchronous calls into a worker (synckit's use case): the calling thread
  * blocks until a dedicated worker has run the function.
  *
- * The protocol, per call:
+ * Caller and worker share a SharedArrayBuffer (sync-channel.ts): a request
+ * mailbox, a reply mailbox, and counters. Per call:
  *
  *   caller                                    worker (sync-worker.ts)
  *   ------                                    ------
  *   seen = state[Seq]
- *   port.postMessage([id, args])      --->    runs fn(...args), awaits it
- *   state[Req] += 1                           port.postMessage([id, kind, value])
- *   spin while state[Seq] == seen     <---    state[Seq] += 1; notify
- *   loop:                                     spin on state[Req]; when it moves,
- *     Atomics.wait(state, Seq, seen)            take the request (receiveMessageOnPort)
- *     seen = state[Seq]                         without waking the event loop
- *     every message on the port (receiveMessageOnPort):
- *       id matches: return or throw
- *       older id: a timed-out call's late reply, dropped
+ *   request into its area (or, when it        (spinning on ReqFull, or parked
+ *     does not fit, onto the port)              in its event loop)
+ *   ReqFull = 1
+ *   Parked? ring the doorbell (the port) --->  takes the request: ReqFull = 0
+ *   spin while state[Seq] == seen              runs fn(...args), awaits it
+ *   loop:                                      reply into its area if RepFull
+ *     Atomics.wait(state, Seq, seen)     <---    is 0 (else onto the port);
+ *     seen = state[Seq]                          Seq += 1; notify
+ *     RepFull: the reply area's id matches:    spins on ReqFull for the next
+ *       return or throw; else drop it            request, then parks
+ *     every message on the port
+ *     (receiveMessageOnPort), likewise
  *
- * The counter is read before the port is looked at, so a reply that lands
- * after the look changes the counter and the next wait returns at once: no
- * wake-up is lost. Ids only grow, so a late reply can never be taken for the
- * answer to a later call.
+ * While both sides spin, a round trip is two cache-line handoffs and no
+ * system call; a side spins only for its bound (option `spin`), then
+ * sleeps: the caller in Atomics.wait, the worker in its event loop, which
+ * the doorbell wakes, so an idle worker costs nothing.
  *
- * Both spins are bounded (option `spin`): after it, the caller sleeps in
- * Atomics.wait and the worker in its event loop, which the posted request
- * wakes, so an idle worker costs nothing.
+ * The counter is read before the request is made, so a reply that lands
+ * at any time after changes the counter and the next wait returns at once:
+ * no wake-up is lost. Ids only grow, so a late reply can never be taken for
+ * the answer to a later call. A call that times out before the worker took
+ * its request withdraws it, so the worker never runs it.
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -34,17 +40,8 @@ import { describe } from '../codec/marks.ts';
 import { CallTimeoutError, ChannelClosedError, NotCloneableError } from '../errors.ts';
 import { moduleHref } from '../module-href.ts';
 import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
+import { Area, DOORBELL, SLOTS, Slot, SpinBudget, channelBytes } from './sync-channel.ts';
 import { entryBeside, startThread } from './thread.ts';
-
-/** Slots of the shared Int32Array. */
-export const Slot = {
-  /** Bumped by the worker after every message it posts. */
-  Seq: 0,
-  /** 1 once the worker has loaded the module (or failed to). */
-  Ready: 1,
-  /** Bumped by the caller after every request it posts: what a spinning worker watches. */
-  Req: 2,
-} as const;
 
 export const Reply = { Return: 0, Throw: 1, Died: 2 } as const;
 export type ReplyKind = (typeof Reply)[keyof typeof Reply];
@@ -52,9 +49,9 @@ export type ReplyKind = (typeof Reply)[keyof typeof Reply];
 /** What the worker is sent first, on parentPort. */
 export interface Init {
   port: MessagePort;
-  state: Int32Array;
+  shared: SharedArrayBuffer;
   exportName: string;
-  /** Microseconds the worker spins for the next request after a reply; 0: never. */
+  /** Microseconds the worker spins at most for the next request after a reply; 0: never. */
   spin: number;
 }
 export type Request = [id: number, args: unknown[]];
@@ -68,13 +65,15 @@ export interface SyncFnOptions {
    */
   timeout?: number;
   /**
-   * Microseconds each side spins before it sleeps: the caller on the reply,
-   * the worker on the next request after it answered. A sleeping thread
-   * takes tens of microseconds to wake, a spinning one well under one, so
-   * calls that come close together cost far less; an idle worker still
-   * sleeps after the bound. 0 never spins (every call wakes a thread).
-   * Default: 100, or 0 when this process may use only one CPU (spinning
-   * there only takes the time the other side needs).
+   * Microseconds each side spins at most before it sleeps: the caller on the
+   * reply, the worker on the next request after it answered. A sleeping
+   * thread takes tens of microseconds to wake, a spinning one well under one,
+   * so calls that come close together cost far less; an idle worker still
+   * sleeps after the bound. A side whose spins keep running out (a slow
+   * function, a caller busy between calls, a crowded machine) stops
+   * spinning and tries again now and then. 0 never spins (every call wakes a
+   * thread). Default: 100, or 0 when this process may use only one CPU
+   * (spinning there only takes the time the other side needs).
    */
   spin?: number;
 }
@@ -117,13 +116,19 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   if (options.spin !== undefined && !(typeof options.spin === 'number' && Number.isFinite(options.spin) && options.spin >= 0)) {
     throw new TypeError(`createSyncFn() option spin must be a finite number of microseconds >= 0, got ${describe(options.spin)}`);
   }
-  const spinMs = (options.spin ?? defaultSpin()) / 1000;
+  const spinUs = options.spin ?? defaultSpin();
+  const budget = new SpinBudget(spinUs);
   const label = `${basename(new URL(href).pathname)}#${exportName}()`;
 
-  const state = new Int32Array(new SharedArrayBuffer(12));
+  const shared = new SharedArrayBuffer(channelBytes());
+  const state = new Int32Array(shared, 0, SLOTS);
+  const requests = new Area(shared, 'request');
+  const replies = new Area(shared, 'reply');
+  // Until the worker serves, a request must ring it.
+  state[Slot.Parked] = 1;
   const { port1: port, port2 } = new MessageChannel();
   const worker: Worker = startThread(entry, {}, href);
-  worker.postMessage({ port: port2, state, exportName, spin: spinMs * 1000 } satisfies Init, [port2]);
+  worker.postMessage({ port: port2, shared, exportName, spin: spinUs } satisfies Init, [port2]);
   worker.unref();
   port.unref();
 
@@ -144,29 +149,76 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
     return new ChannelClosedError(`the worker of ${label} exited with code ${code}`);
   };
 
-  const call = (...args: unknown[]): unknown => {
-    if (gone) throw gone;
-    const id = ++lastId;
-    // Read before posting: the bump that follows this call's answer cannot be missed.
-    let seen = Atomics.load(state, Slot.Seq);
+  /** Puts the request in the mailbox (or on the port); throws NotCloneableError when it cannot be cloned. */
+  const request = (id: number, args: unknown[]): void => {
+    // 2: the worker is still copying out the last request, for a moment.
+    while (Atomics.load(state, Slot.ReqFull) !== 0 && Atomics.load(state, Slot.Dead) === 0);
     try {
-      port.postMessage([id, args] satisfies Request);
+      const n = requests.write(args);
+      if (n < 0) port.postMessage([id, args] satisfies Request);
+      state[Slot.ReqId] = id;
+      state[Slot.ReqLen] = n;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new NotCloneableError(`the arguments of ${label} could not be cloned (${reason}); a worker function takes cloneable values only`, { cause: err });
     }
-    Atomics.add(state, Slot.Req, 1);
-    if (spinMs > 0) {
-      const until = performance.now() + spinMs;
+    Atomics.store(state, Slot.ReqFull, 1);
+    if (Atomics.load(state, Slot.Parked) === 1) port.postMessage(DOORBELL);
+  };
+
+  /** The reply to call `id` if it has come: in the reply area or on the port. */
+  const NONE = Symbol('none');
+  const replyTo = (id: number): unknown => {
+    if (Atomics.load(state, Slot.RepFull) === 1) {
+      const rid = state[Slot.RepId];
+      const kind = state[Slot.RepKind] as ReplyKind;
+      const value = rid === id ? replies.read(state[Slot.RepLen]!)[0] : undefined;
+      Atomics.store(state, Slot.RepFull, 0);
+      if (rid === id) {
+        if (kind === Reply.Throw) throw decodeThrown(value);
+        return value;
+      }
+      // else the late answer of a call that timed out
+    }
+    let got;
+    while ((got = receiveMessageOnPort(port))) {
+      const [rid, kind, value] = got.message as Response;
+      if (kind === Reply.Died) throw (gone = died(value));
+      if (rid !== id) continue; // the late answer of a call that timed out
+      if (kind === Reply.Throw) throw decodeThrown(value);
+      return value;
+    }
+    return NONE;
+  };
+
+  const call = (...args: unknown[]): unknown => {
+    if (gone) throw gone;
+    if (Atomics.load(state, Slot.Dead) === 1) {
+      // Died between calls, before its exit event could run here: its reason is on the port.
+      replyTo(0);
+      throw (gone ??= new ChannelClosedError(`the worker of ${label} has exited`));
+    }
+    const id = ++lastId;
+    // A late reply nobody waited for: its area is free for this call's.
+    if (Atomics.load(state, Slot.RepFull) === 1) Atomics.store(state, Slot.RepFull, 0);
+    // Read before the request: the bump that follows this call's answer cannot be missed.
+    let seen = Atomics.load(state, Slot.Seq);
+    request(id, args);
+    const spinUs = budget.next();
+    if (spinUs > 0) {
+      const until = performance.now() + spinUs / 1000;
       // The clock is read every 64 turns: a read costs more than a turn.
       for (let n = 0; Atomics.load(state, Slot.Seq) === seen; n++) {
         if ((n & 63) === 63 && performance.now() >= until) break;
       }
+      budget.spun(Atomics.load(state, Slot.Seq) !== seen);
     }
     const started = timeout === undefined ? 0 : performance.now();
     let deadline = timeout === undefined ? Infinity : started + (ready ? timeout : Math.max(timeout, STARTUP_LIMIT_MS));
     for (;;) {
-      if (deadline === Infinity) {
+      if (Atomics.load(state, Slot.Seq) !== seen) {
+        // Caught by the spin, or came meanwhile: no need to wait.
+      } else if (deadline === Infinity) {
         Atomics.wait(state, Slot.Seq, seen);
       } else {
         const now = performance.now();
@@ -176,6 +228,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
         }
         const remaining = deadline - now;
         if (remaining <= 0 && Atomics.load(state, Slot.Seq) === seen) {
+          // Not yet taken: withdrawn, so the worker never runs it.
+          Atomics.compareExchange(state, Slot.ReqFull, 1, 0);
           throw new CallTimeoutError(
             ready
               ? `${label} timed out after ${timeout} ms`
@@ -185,14 +239,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
         if (remaining > 0) Atomics.wait(state, Slot.Seq, seen, remaining);
       }
       seen = Atomics.load(state, Slot.Seq);
-      let got;
-      while ((got = receiveMessageOnPort(port))) {
-        const [rid, kind, value] = got.message as Response;
-        if (kind === Reply.Died) throw (gone = died(value));
-        if (rid !== id) continue; // the late answer of a call that timed out
-        if (kind === Reply.Throw) throw decodeThrown(value);
-        return value;
-      }
+      const value = replyTo(id);
+      if (value !== NONE) return value;
     }
   };
 

@@ -130,6 +130,30 @@ test('--pin times the round trips again on one CPU (or says why it could not)', 
   else assert.ok(farcall.pinned.p50.median > 0, JSON.stringify(farcall));
 });
 
+test('the sync rows: createSyncFn beside synckit and the floor, latency and CPU, on one CPU too', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'farcall-bench-test-'));
+  try {
+    const r = await run(cli, ['bench', '--transports', 'sync', '--rounds', '1', '--time', '5', '--warmup', '5', '--pin', '--json', '--out', out]);
+    assert.is(r.code, 0, r.stderr);
+    const { sync, cells } = JSON.parse(r.stdout);
+    assert.equal(cells, []);
+    assert.equal(sync.missing, []);
+    for (const who of ['farcall createSyncFn', 'synckit createSyncFn', 'SharedArrayBuffer ping-pong (floor)']) {
+      const f = sync.figures[who];
+      for (const x of [f.p50, f.p99, f.cpu]) assert.ok(x.median > 0 && x.min <= x.median && x.median <= x.max, `${who}: ${JSON.stringify(f)}`);
+      if (!JSON.parse(r.stdout).pinNote) assert.ok(sync.pinned[who].p50.median > 0, `${who} on one CPU`);
+    }
+    const md = await readFile(join(out, 'results.md'), 'utf8');
+    assert.match(md, /^## Synchronous calls/m);
+    assert.match(md, /^\| \*\*farcall createSyncFn\*\* \| [\d.,]+ \(/m);
+    assert.match(md, /^\|  ↳ vs synckit createSyncFn \| [\d.]+× \|/m);
+    assert.match(md, /^\|  ↳ vs SharedArrayBuffer ping-pong \(floor\) \| [\d.]+× \|/m);
+    assert.not.match(md, /^## Empty call/m);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
 test('the XML check itself rejects what is not well formed', () => {
   for (const bad of ['<svg><g></svg>', '<svg a="1" a="2"/>', '<svg>a & b</svg>', '<svg><text x=1>t</text></svg>', '<svg/><svg/>']) {
     assert.throws(() => parseXml(bad), undefined, bad);
@@ -144,7 +168,7 @@ test('the built command runs from dist without the peers installed: they are lef
     const built = await run(join(root, 'node_modules/typescript/bin/tsc'), ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], []);
     assert.is(built.code, 0, built.stdout + built.stderr);
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'farcall', version: '0.0.0-test', type: 'module' }));
-    const r = await run(join(dir, 'dist/cli.js'), ['bench', '--transports', 'worker,child,pool', ...tiny, '--json'], []);
+    const r = await run(join(dir, 'dist/cli.js'), ['bench', '--transports', 'worker,child,pool,sync', ...tiny, '--json'], []);
     assert.is(r.code, 0, r.stderr);
     const results = JSON.parse(r.stdout);
     assert.is(results.version, '0.0.0-test');
@@ -156,6 +180,8 @@ test('the built command runs from dist without the peers installed: they are lef
       const cell = results.cells.find((c: { subject: string }) => c.subject === id);
       assert.ok(cell?.latency?.p50?.median > 0, `${id} measured: ${JSON.stringify(cell)}`);
     }
+    assert.equal(results.sync.missing, ['synckit createSyncFn']);
+    assert.ok(results.sync.figures['farcall createSyncFn'].p50.median > 0, JSON.stringify(results.sync));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CallTimeoutError, ChannelClosedError, NotCloneableError, createSyncFn, type SyncFn } from '../../src/index.ts';
+import { SpinBudget } from '../../src/pool/sync-channel.ts';
 import type * as tasks from '../fixtures/pool/sync-tasks.ts';
 
 const TASKS = new URL('../fixtures/pool/sync-tasks.ts', import.meta.url);
@@ -50,6 +51,32 @@ test('values arrive as structured clone carries them', () => {
   assert.equal(echo(value), value);
   assert.is(echo(undefined), undefined);
   assert.is(echo(null), null);
+});
+
+test('messages larger than the shared buffer, and values only structured clone reproduces, arrive the same', () => {
+  const big = 'x'.repeat(300_000);
+  assert.is(echo(big), big);
+  const bytes = new Uint8Array(200_000).map((_, i) => i & 0xff);
+  assert.equal(echo(bytes), bytes);
+  // Large only once encoded: nested, so nothing says so before the encoder runs.
+  const nested = { rows: Array.from({ length: 4000 }, (_, i) => ({ i, s: `row ${i}`.padEnd(32) })) };
+  assert.equal(echo(nested), nested);
+  // What the compact codec leaves to structured clone: an error, a sparse array, a boxed primitive, a lone surrogate.
+  class Point {
+    constructor(public x = 1) {}
+  }
+  const odd = { err: new RangeError('r'), sparse: [1, , 3], boxed: new Number(4), lone: '\ud800', point: new Point() };
+  const back = echo(odd) as typeof odd;
+  assert.equal(back, structuredClone(odd));
+  assert.instance(back.err, RangeError);
+  assert.is(back.err.message, 'r');
+  assert.not.ok(1 in back.sparse);
+  assert.is(back.lone, '\ud800');
+  // Small and large, one after the other in both directions: every call gets its own answer.
+  for (let i = 0; i < 60; i++) {
+    const v = i % 3 === 0 ? big.slice(i) : i % 3 === 1 ? { i } : odd;
+    assert.equal(echo(v), v === odd ? structuredClone(odd) : v);
+  }
 });
 
 test('an async function is awaited in the worker', () => {
@@ -117,6 +144,20 @@ test('after a timeout on a blocked worker, the next call waits for the worker an
     assert.is(block(1, 'second'), 'second');
   } finally {
     await block.close();
+  }
+});
+
+test('a call that times out before the worker took it is withdrawn: the worker never runs it', () => {
+  const record = createSyncFn<typeof tasks.record>(TASKS, 'record', { timeout: 500 });
+  try {
+    assert.equal(record(0, 'warm'), ['warm']);
+    // 'a' keeps the worker busy for 1,250 ms; 'b' times out at ~1,000 ms, before the worker is free to take it;
+    // 'c' is taken at ~1,250 ms and answers within its 500 ms.
+    assert.instance(thrown(() => record(1250, 'a')), CallTimeoutError);
+    assert.instance(thrown(() => record(0, 'b')), CallTimeoutError);
+    assert.equal(record(0, 'c'), ['warm', 'a', 'c']);
+  } finally {
+    void record.close();
   }
 });
 
@@ -219,20 +260,50 @@ test('without spinning (spin: 0) and with a long spin, calls, errors and async r
   }
 });
 
+test('the spin adapts: full while it catches the other side, halved when it runs out, then stopped with ever rarer probes', () => {
+  const b = new SpinBudget(100);
+  assert.is(b.next(), 100);
+  b.spun(true);
+  assert.is(b.next(), 100);
+  const lengths: number[] = [];
+  for (let us = b.next(); us > 0; us = b.next()) {
+    lengths.push(us);
+    b.spun(false);
+  }
+  assert.equal(lengths, [100, 50, 25, 12.5, 6.25, 3.125]);
+  // Stopped: no spin, except a full-length probe after 16 calls, then after 32 more, 64, ...
+  const probes: number[] = [];
+  for (let i = 2; i <= 120; i++) {
+    const us = b.next();
+    if (us > 0) {
+      assert.is(us, 100);
+      probes.push(i);
+      b.spun(false);
+    }
+  }
+  assert.equal(probes, [16, 48, 112]);
+  // A probe that catches the other side brings the full spin back.
+  while (b.next() === 0);
+  b.spun(true);
+  assert.is(b.next(), 100);
+  // spin: 0 never spins.
+  const never = new SpinBudget(0);
+  for (let i = 0; i < 5000; i++) assert.is(never.next(), 0);
+});
+
 test('an idle worker uses no CPU once its spin bound has passed', async () => {
-  // A 20 ms spin, then 500 ms idle: a worker still spinning would use ~100 % of a CPU.
-  const f = createSyncFn<typeof tasks.default>(TASKS, 'default', { spin: 20_000 });
-  try {
-    for (let i = 0; i < 100; i++) f(i, 1);
-    await sleep(50); // the stated spin bound (20 ms) and then some: the idle period starts after it
-    const before = process.cpuUsage();
-    const started = performance.now();
-    await sleep(500);
-    const used = process.cpuUsage(before);
-    const share = (used.user + used.system) / 1000 / (performance.now() - started);
-    assert.ok(share < 0.1, `the process used ${(share * 100).toFixed(1)} % of a CPU while idle`);
-  } finally {
-    await f.close();
+  // In a process of its own, so that only this worker and its caller are counted. A worker still
+  // spinning would use ~100 % of a CPU; one parked uses none (the rest is the process's own timers).
+  const script = fileURLToPath(new URL('../fixtures/pool/sync-idle.ts', import.meta.url));
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', script], { timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+  const shares = JSON.parse(out.trim().split('\n').pop()!) as number[];
+  assert.is(shares.length, 2);
+  for (const [i, share] of shares.entries()) {
+    assert.ok(share < 0.05, `${i === 0 ? 'default spin' : '20 ms spin'}: the process used ${(share * 100).toFixed(1)} % of a CPU while idle`);
   }
 });
 
