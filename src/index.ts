@@ -20,6 +20,7 @@ export type { WorkerExit, WorkerExitReason } from './pool/member.ts';
 export type { PoolStats, Percentiles } from './pool/stats.ts';
 export { createSyncFn, type SyncFn, type SyncFnOptions } from './pool/sync.ts';
 export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
+export { startWorker, type StartWorkerOptions } from './start-worker.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';
 export {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { CallAbortedError, ChannelClosedError } from '../errors.ts';
-import { checkModuleExists, moduleHref } from '../module-href.ts';
+import { moduleHref, resolveModule } from '../module-href.ts';
 import { CallKind } from '../protocol.ts';
 import type { CallOptions } from '../rpc/peer.ts';
 import { formatPath } from '../rpc/path.ts';
@@ -40,9 +40,9 @@ const SAMPLE_INTERVAL_MS = 20;
  * to the least busy worker; a crashed worker is replaced.
  */
 export function createPool<T>(module: string | URL, options?: PoolOptions): Pool<T> {
-  const href = moduleHref('createPool', module);
+  moduleHref('createPool', module);
   const settings = poolSettings(options);
-  checkModuleExists('createPool', href);
+  const href = resolveModule('createPool', module);
   return new WorkerPool<T>(href, settings);
 }
 
