@@ -10,7 +10,7 @@ export {
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export { currentSignal } from './rpc/peer.ts';
-export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
+export type { Remote, RemoteObject, LocalArg, ProxyMethods, Local, LocalObject, ProxyOrClone, UnproxyOrClone } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';

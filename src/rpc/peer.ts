@@ -18,7 +18,7 @@ import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Spe
 import type { MessageTransport } from '../transport/types.ts';
 import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
-import { formatPath, reachable, resolvePath } from './path.ts';
+import { formatPath, reachable, readPath, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 
 export interface PeerOptions {
@@ -376,7 +376,7 @@ export class Peer {
         return Reflect.apply(value, holder, args);
       }
       case CallKind.Get:
-        return resolvePath(target, m.p).value;
+        return readPath(target, m.p);
       case CallKind.Set: {
         const key = m.p[m.p.length - 1];
         const parent = resolvePath(target, m.p.slice(0, -1)).value;
