@@ -6,8 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, createPool, proxy, spawn, transfer, wrap, type Remote } from 'farcall';
-import { startWorker } from './start-worker.ts';
+import { connect, createPool, proxy, spawn, startWorker, transfer, wrap, type Remote } from 'farcall';
 import type { math } from './worker/math.ts';
 
 type MathApi = typeof math;

@@ -1,6 +1,7 @@
 import { MessageChannel, parentPort } from 'node:worker_threads';
 import { describe } from './codec/marks.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
+import { adaptedPort } from './node-adapter.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { PortTransport, isPortLike, type PortLike } from './transport/port.ts';
@@ -14,7 +15,9 @@ const ENDPOINT_OPTIONS = { ...PEER_OPTIONS } as const satisfies OptionNames<Endp
 /** One peer per endpoint, so `expose` and `wrap` on the same port share it. */
 const peers = new WeakMap<object, Peer>();
 
-function peerFor(ep: PortLike, options: EndpointOptions | undefined): Peer {
+function peerFor(given: PortLike, options: EndpointOptions | undefined): Peer {
+  // comlink's Node adapter is seen through: the port itself tells when the worker exits.
+  const ep = (adaptedPort(given) as PortLike | undefined) ?? given;
   const existing = peers.get(ep);
   if (existing && !existing.isClosed) return existing;
   const peer = new Peer(new PortTransport(ep), {

@@ -11,7 +11,7 @@ export {
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export { currentSignal, type CallOptions } from './rpc/peer.ts';
 export { withOptions } from './rpc/call-options.ts';
-export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
+export type { Remote, RemoteObject, LocalArg, ProxyMethods, Local, LocalObject, ProxyOrClone, UnproxyOrClone } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
@@ -21,6 +21,7 @@ export type { WorkerExit, WorkerExitReason } from './pool/member.ts';
 export type { PoolStats, Percentiles } from './pool/stats.ts';
 export { createSyncFn, type SyncFn, type SyncFnOptions } from './pool/sync.ts';
 export { spawn, type SpawnOptions, type ChildHandle } from './spawn.ts';
+export { startWorker, type StartWorkerOptions } from './start-worker.ts';
 export type { SocketAddress, TlsSettings } from './transport/socket.ts';
 export type { StreamLimits } from './transport/stream.ts';
 export {

@@ -7,7 +7,7 @@ import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type Option
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
-import { moduleHref } from './module-href.ts';
+import { resolveModule } from './module-href.ts';
 import { POOL_MEMBER_FLAG } from './pool/control.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS } from './transport/socket.ts';
 import { CHILD_LIMITS_ENV } from './transport/child.ts';
@@ -62,7 +62,7 @@ const entry = new URL(import.meta.url.endsWith('.ts') ? './child-main.ts' : './c
  * this process closes it or dies.
  */
 export async function spawn<T>(module: string | URL, options: SpawnOptions = {}): Promise<ChildHandle<T>> {
-  const href = moduleHref('spawn', module);
+  const href = resolveModule('spawn', module);
   checkOptionNames('spawn', options, SPAWN_OPTIONS, { helloTimeout: 'startTimeout covers loading the module and its hello' });
   checkPeerSettings('spawn', options);
   checkLimits('spawn', options);

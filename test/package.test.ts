@@ -1,5 +1,7 @@
 /** What npm users get: a license, and where the project, its docs and its issues live. */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -21,6 +23,27 @@ test('repository, homepage and bugs point at the project', () => {
 
 test('packing builds dist first, so a tarball never lacks it', () => {
   assert.is((pkg.scripts as Record<string, string>).prepack, 'npm run build');
+});
+
+/** What `npm pack` puts in the tarball (scripts skipped: only the list is wanted). */
+function packedFiles(): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: fileURLToPath(root), encoding: 'utf8' });
+  return (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+}
+
+test("the README's relative links and its chart point at files the package ships", () => {
+  const files = packedFiles();
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  const targets = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/.test(t));
+  assert.ok(targets.some((t) => t.endsWith('.svg')), 'the chart is among them');
+  for (const t of targets) assert.ok(files.includes(t), `${t} is linked from the README but not in the package`);
+});
+
+test('stack frames and source maps point at files the package ships: the TypeScript sources are in it', () => {
+  const files = packedFiles();
+  const build = JSON.parse(readFileSync(new URL('tsconfig.json', root), 'utf8')) as { compilerOptions: { sourceMap?: boolean } };
+  assert.ok(build.compilerOptions.sourceMap, 'the build writes source maps');
+  for (const f of ['src/index.ts', 'src/rpc/peer.ts', 'src/pool/worker-main.ts']) assert.ok(files.includes(f), `${f} is shipped`);
 });
 
 test.run();

@@ -3,7 +3,21 @@
  * `@ts-expect-error` line must fail to compile, or tsc reports it unused.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { createEndpoint, proxy, releaseProxy, transfer, wrap, type ProxyMarked, type Remote } from '../src/index.ts';
+import {
+  createEndpoint,
+  expose,
+  proxy,
+  releaseProxy,
+  transfer,
+  wrap,
+  type Local,
+  type LocalObject,
+  type ProxyMarked,
+  type ProxyOrClone,
+  type Remote,
+  type UnproxyOrClone,
+  type Endpoint,
+} from '../src/index.ts';
 import type { Counter } from './conformance/api.ts';
 import type { ConformanceApi } from './conformance/harness.ts';
 
@@ -94,4 +108,73 @@ function marks(): void {
   expectType<Equal<typeof cb, (() => number) & ProxyMarked>>();
 }
 
-export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks };
+// ---- comlink users: their code compiles after changing the import ----------------
+
+/** lib.dom's MessagePort, as a comlink user's code types it (this project compiles without the DOM lib). */
+interface DomMessageEvent extends Event {
+  readonly data: any;
+}
+interface DomAddOptions extends EventListenerOptions {
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+type DomListener = ((evt: Event) => void) | { handleEvent(object: Event): void };
+interface DomMessagePortEventMap {
+  message: DomMessageEvent;
+  messageerror: DomMessageEvent;
+}
+type DomTransferable = ArrayBuffer | DomMessagePort | { readonly width: number; readonly height: number; close(): void };
+interface DomMessagePort extends EventTarget {
+  onmessage: ((this: DomMessagePort, ev: DomMessageEvent) => any) | null;
+  onmessageerror: ((this: DomMessagePort, ev: DomMessageEvent) => any) | null;
+  close(): void;
+  postMessage(message: any, transfer: DomTransferable[]): void;
+  postMessage(message: any, options?: { transfer?: DomTransferable[] }): void;
+  start(): void;
+  addEventListener<K extends keyof DomMessagePortEventMap>(
+    type: K,
+    listener: (this: DomMessagePort, ev: DomMessagePortEventMap[K]) => any,
+    options?: boolean | DomAddOptions,
+  ): void;
+  addEventListener(type: string, listener: DomListener, options?: boolean | DomAddOptions): void;
+  removeEventListener<K extends keyof DomMessagePortEventMap>(
+    type: K,
+    listener: (this: DomMessagePort, ev: DomMessagePortEventMap[K]) => any,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: DomListener, options?: boolean | EventListenerOptions): void;
+}
+
+async function comlinkMigration(): Promise<void> {
+  // A DOM-typed MessagePort is an endpoint, as in comlink.
+  const domPort = null as unknown as DomMessagePort;
+  const asEndpoint: Endpoint = domPort;
+  void asEndpoint;
+  const overDom = wrap<{ add(a: number, b: number): number }>(domPort);
+  expectType<Equal<ReturnType<typeof overDom.add>, Promise<number>>>();
+  expose({ add: (a: number, b: number) => a + b }, domPort);
+
+  // A proxy()-marked local object stands where a Remote is expected.
+  interface Counter {
+    inc(by: number): number;
+    value: number;
+  }
+  const registry = wrap<{ register(c: Remote<Counter>): Promise<number> }>(port);
+  await registry.register(proxy({ inc: (by: number) => by, value: 1 }));
+  await registry.register(proxy({ inc: async (by: number) => by, value: 1 }));
+  // @ts-expect-error: an unmarked object would be cloned, not passed by reference
+  await registry.register({ inc: (by: number) => by, value: 1 });
+  // @ts-expect-error: its shape is still checked
+  await registry.register(proxy({ inc: (by: string) => by, value: 1 }));
+
+  // comlink's public types, under their names.
+  expectType<Equal<ProxyOrClone<Counter & ProxyMarked>, Remote<Counter & ProxyMarked>>>();
+  expectType<Equal<ProxyOrClone<number>, number>>();
+  expectType<Equal<UnproxyOrClone<string>, string>>();
+  const local: Local<Remote<Counter>> = { inc: (by) => by, value: 1 };
+  const object: LocalObject<{ n: Promise<number> }> = { n: 1 };
+  void [local, object];
+}
+
+export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks, comlinkMigration };

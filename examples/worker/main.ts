@@ -1,10 +1,9 @@
 // Run with: npx tsx examples/worker/main.ts
 import { randomBytes } from 'node:crypto';
-import { proxy, releaseProxy, transfer, wrap } from 'farcall';
-import { startWorker } from '../start-worker.ts';
+import { proxy, releaseProxy, startWorker, transfer, wrap } from 'farcall';
 import type { math } from './math.ts';
 
-const worker = startWorker(new URL('./math.worker.ts', import.meta.url));
+const worker = startWorker(new URL('./math.worker.js', import.meta.url));
 const remote = wrap<typeof math>(worker);
 
 console.log('add(1, 2) =', await remote.add(1, 2));

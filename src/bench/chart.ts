@@ -41,6 +41,25 @@ function tickLabel(v: number, unit: Figure['unit']): string {
   return `${v}`;
 }
 
+/** The figure printed on its bar: short, so it fits above an 11 px bar turned on its side. */
+export function barLabel(f: Figure): string {
+  const v = f.median;
+  if (f.unit === 'µs') return v >= 1000 ? `${Math.round(v).toLocaleString('en-US')}` : v >= 100 ? `${Math.round(v)}` : v.toPrecision(3);
+  if (v >= 1e6) return `${(v / 1e6).toPrecision(3)}M`;
+  if (v >= 1e3) return `${(v / 1e3).toPrecision(3)}k`;
+  return v.toPrecision(3);
+}
+
+/** How the round trips were timed, said on the chart: the same numbers mean different things pinned and not. */
+function measuredHow(r: Results): string {
+  const pin = r.settings.pinned
+    ? r.pinNote
+      ? `--pin was asked for but not done (${r.pinNote}): round trips unpinned only`
+      : 'round trips timed unpinned (threads and processes on any CPU) and again pinned to one CPU (--pin, taskset -c 0)'
+    : 'round trips timed unpinned (threads and processes on any CPU; on a VM most of it is waking another CPU; --pin also times them on one CPU)';
+  return `${pin}.`;
+}
+
 function valueLabel(f: Figure): string {
   const n = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3));
   return `${n(f.median)} ${f.unit} (rounds ${n(f.min)}–${n(f.max)})`;
@@ -96,12 +115,14 @@ export function chart(r: Results): string {
   const titleW = Math.max(...metrics.map((m) => panelTitle(m).length)) * 6.4;
   const panelW = Math.ceil(Math.max(axisW + plotW + 16, axisW + titleW + 12, 250));
   const plotH = 150;
+  /** Room above the plot for the label of a bar that reaches the top. */
+  const labelH = 30;
   const rowTitleH = 22;
   const panelTitleH = 20;
   const xLabelH = 40;
-  const panelH = rowTitleH + panelTitleH + plotH + xLabelH + 10;
+  const panelH = rowTitleH + panelTitleH + labelH + plotH + xLabelH + 10;
   const marginX = 24;
-  const headerH = 96;
+  const headerH = 112;
   const legendH = 28;
   const footerH = 40;
   const width = marginX * 2 + metrics.length * panelW;
@@ -117,7 +138,8 @@ export function chart(r: Results): string {
     `<text x="${marginX}" y="70" font-size="12" fill="#3c4043">${escapeXml(
       `farcall ${r.version}, ${r.date.slice(0, 10)}. Each bar: median of ${r.settings.rounds} rounds of ${r.settings.time} ms; whisker: slowest–fastest round${r.settings.quick ? ' (--quick)' : ''}. Log scales.`,
     )}</text>`,
-    `<text x="${marginX}" y="86" font-size="12" fill="#3c4043">Latency: lower is better. Throughput: higher is better. No bar: not run or failed (results.md says why). Ratios in the bar tooltips.</text>`,
+    `<text x="${marginX}" y="86" font-size="12" fill="#3c4043">${escapeXml(`Measured: ${measuredHow(r)}`)}</text>`,
+    `<text x="${marginX}" y="102" font-size="12" fill="#3c4043">Latency in µs, lower is better; throughput in calls/s, higher is better; each bar carries its median. No bar: not run or failed (results.md says why). Ratios in results.md and the bar tooltips.</text>`,
   );
 
   // Legend.
@@ -162,7 +184,7 @@ export function chart(r: Results): string {
     const o: string[] = [`<g transform="translate(${x0},${y0})">`];
     const title = panelTitle(m);
     o.push(`<text x="${axisW}" y="14" font-size="12" fill="#202124">${escapeXml(title)}</text>`);
-    const top = panelTitleH;
+    const top = panelTitleH + labelH;
     const bottom = top + plotH;
     const left = axisW;
     const values = bars.flatMap((b) => (b.figure ? [b.figure.min, b.figure.max, b.figure.median] : [])).filter((v) => v > 0);
@@ -222,6 +244,9 @@ export function chart(r: Results): string {
           const ymax = r1(y(b.figure.max));
           o.push(`<line x1="${cx}" x2="${cx}" y1="${ymin}" y2="${ymax}" stroke="#202124" stroke-width="1"/>`);
           o.push(`<line x1="${r1(x + 2)}" x2="${r1(x + barW - 2)}" y1="${ymax}" y2="${ymax}" stroke="#202124" stroke-width="1"/>`);
+          // The median, above the bar and its whisker, read bottom to top.
+          const ly = r1(Math.min(yt, Number(ymax)) - 3);
+          o.push(`<text transform="translate(${r1(x + barW / 2 + 3)},${ly}) rotate(-90)" font-size="9" fill="#202124">${escapeXml(barLabel(b.figure))}</text>`);
           o.push('</g>');
         } else {
           const tip = `${b.transport} · ${b.who}: ${b.why ?? 'not run'}`;

@@ -21,6 +21,8 @@ export class UsageError extends Error {
 }
 
 const MiB = 1024 * 1024;
+/** Where a run's files go without --out: a run is too long to keep only on a scrolled-away terminal. */
+export const DEFAULT_OUT = 'farcall-bench';
 const FULL = { rounds: 5, time: 300, warmup: 100, budget: 256 * MiB };
 /** Sized so the default --quick matrix takes under 30 s on a 2-CPU machine. */
 const QUICK = { rounds: 3, time: 25, warmup: 15, budget: 16 * MiB, largest: MiB };
@@ -49,7 +51,8 @@ Options:
   --quick            the whole matrix in under 30 s: ${QUICK.rounds} rounds of ${QUICK.time} ms per figure, at most
                      ${QUICK.budget / MiB} MiB in flight, and payloads up to ${QUICK.largest / MiB} MiB unless --payloads names more
   --json             print the results as JSON on stdout instead of markdown
-  --out DIR          also write DIR/results.json, DIR/results.md and DIR/chart.svg (no chart for sync alone)
+  --out DIR          where results.json, results.md and chart.svg are written (default: ${DEFAULT_OUT}
+                     in the current directory; no chart for sync alone)
   --rounds N         rounds per figure (default ${FULL.rounds}; --quick ${QUICK.rounds})
   --time MS          milliseconds each round measures (default ${FULL.time}; --quick ${QUICK.time})
   --warmup MS        milliseconds of warm-up before each figure (default ${FULL.warmup}; --quick ${QUICK.warmup})
@@ -104,7 +107,7 @@ function integer(option: string, value: string | undefined, min: number, max: nu
 export interface BenchArgs {
   settings: Settings;
   json: boolean;
-  out: string | undefined;
+  out: string;
   help: boolean;
 }
 
@@ -156,8 +159,8 @@ export function parseBenchArgs(args: string[]): BenchArgs {
     pinned: values.pin === true,
     latencyOnly: values['latency-only'] === true,
   };
-  const out = str('out');
-  if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a directory');
+  const out = str('out') ?? DEFAULT_OUT;
+  if (out.trim() === '') throw new UsageError('--out needs a directory');
   return { settings, json: values.json === true, out, help: values.help === true };
 }
 
@@ -167,7 +170,9 @@ export async function bench(args: string[], version: string): Promise<number> {
     process.stdout.write(benchHelp() + '\n');
     return 0;
   }
-  if (a.out) {
+  // The pinned pass (--latency-only) hands its figures to the run that started it, which writes them.
+  const writes = !a.settings.latencyOnly;
+  if (writes) {
     // Before the run, not after it: a run is too long to lose to a bad path.
     try {
       await mkdir(a.out, { recursive: true });
@@ -194,13 +199,13 @@ export async function bench(args: string[], version: string): Promise<number> {
   }
   const json = JSON.stringify({ ...results, comparisons: compare(results) }, null, 2) + '\n';
   const md = markdown(results);
-  if (a.out) {
+  if (writes) {
     await writeFile(join(a.out, 'results.json'), json);
     await writeFile(join(a.out, 'results.md'), md);
     // The chart draws the payload cells; the sync rows alone have none.
     const files = results.cells.length > 0 ? ['results.json', 'results.md', 'chart.svg'] : ['results.json', 'results.md'];
     if (results.cells.length > 0) await writeFile(join(a.out, 'chart.svg'), chart(results));
-    process.stderr.write(`wrote ${files.map((f) => join(a.out!, f)).join(', ')}\n`);
+    process.stderr.write(`wrote ${files.map((f) => join(a.out, f)).join(', ')}\n`);
   }
   process.stdout.write(a.json ? json : md);
   const busy = busyWarning(results.machine);

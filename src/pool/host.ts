@@ -78,6 +78,8 @@ function processHost(href: string, s: PoolSettings): Host {
     },
     unref,
     kill: async () => {
+      // Whoever awaits destroy() waits for this exit: an unref'd child would let the process end first, in silence.
+      child.ref();
       child.kill('SIGKILL');
       await exited;
     },

@@ -48,9 +48,15 @@ export class Member {
   sampledAt = -Infinity;
   private busySince = 0;
   private busyTotal = 0;
+  private referenced = false;
 
-  constructor(href: string, settings: PoolSettings, onLost: (m: Member, cause: Error) => void) {
+  /** `onIdle` runs when the caller stops using the worker outside of tasks (see `idle`). */
+  constructor(href: string, settings: PoolSettings, onLost: (m: Member, cause: Error) => void, onIdle: (m: Member) => void) {
     this.host = startHost(href, settings);
+    this.host.peer.onActivity(() => {
+      this.updateRef();
+      if (this.idle) onIdle(this);
+    });
     this.host.peer.expose({
       attach: (control: Remote<MemberControl>) => {
         this.control = control;
@@ -70,18 +76,39 @@ export class Member {
     return this.control !== undefined;
   }
 
+  /**
+   * No task here, no call of the caller's on a proxy to an object here in
+   * flight, and no such proxy held: the worker may be stopped. An object a
+   * task returned by reference lives as long as the caller holds its proxy,
+   * as over spawn() or wrap().
+   */
+  get idle(): boolean {
+    // The pool's own proxy to the worker (`control`) does not count.
+    const held = this.host.peer.heldHandles - (this.control ? 1 : 0);
+    return this.busy === 0 && this.host.peer.pendingCalls === 0 && held === 0;
+  }
+
   acquire(): void {
     clearTimeout(this.idleTimer);
     if (this.busy++ === 0) {
       this.busySince = performance.now();
-      if (this.state !== 'gone') this.host.ref();
+      this.updateRef();
     }
   }
 
   release(): void {
     if (--this.busy > 0 || this.state === 'gone') return;
     this.busyTotal += performance.now() - this.busySince;
-    this.host.unref();
+    this.updateRef();
+  }
+
+  /** A worker this process waits on keeps it alive: a task, or any call to it in flight (on a proxy it returned, say). */
+  private updateRef(): void {
+    const want = this.state !== 'gone' && (this.busy > 0 || this.host.peer.pendingCalls > 0);
+    if (want === this.referenced) return;
+    this.referenced = want;
+    if (want) this.host.ref();
+    else this.host.unref();
   }
 
   /** Milliseconds this worker has held at least one task. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { CallAbortedError, ChannelClosedError } from '../errors.ts';
-import { checkModuleExists, moduleHref } from '../module-href.ts';
+import { moduleHref, resolveModule } from '../module-href.ts';
 import { CallKind } from '../protocol.ts';
 import type { CallOptions } from '../rpc/peer.ts';
 import { formatPath } from '../rpc/path.ts';
@@ -40,9 +40,9 @@ const SAMPLE_INTERVAL_MS = 20;
  * to the least busy worker; a crashed worker is replaced.
  */
 export function createPool<T>(module: string | URL, options?: PoolOptions): Pool<T> {
-  const href = moduleHref('createPool', module);
+  moduleHref('createPool', module);
   const settings = poolSettings(options);
-  checkModuleExists('createPool', href);
+  const href = resolveModule('createPool', module);
   return new WorkerPool<T>(href, settings);
 }
 
@@ -67,7 +67,12 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   ) {
     super();
     this.api = createRemote<T>(this, 0);
-    this.workers = new Workers(href, settings, (m, cause) => this.lost(m, cause));
+    this.workers = new Workers(
+      href,
+      settings,
+      (m, cause) => this.lost(m, cause),
+      (m) => this.settled(m),
+    );
     // A bad execArgv or resourceLimits throws here, from createPool(), rather than on a call.
     try {
       for (let i = 0; i < settings.minThreads; i++) this.grow();
@@ -219,11 +224,15 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   /** A slot on `m` is free: stop it if it is retiring, else give it the next task. */
   private free(m: Member): void {
     m.release();
-    if (m.busy === 0) {
-      if (m.state === 'retiring') void m.stop(m.stopReason!);
-      else if (m.state === 'live') this.armIdle(m);
-    }
+    this.settled(m);
     this.schedule();
+  }
+
+  /** Once nothing uses `m` any more, a retiring worker stops and a live one starts its idle timer. */
+  private settled(m: Member): void {
+    if (!m.idle) return;
+    if (m.state === 'retiring') void m.stop(m.stopReason!);
+    else if (m.state === 'live') this.armIdle(m);
   }
 
   /** Hands queued tasks to workers while there is room. */
@@ -265,7 +274,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     if (this.settings.idleTimeout === Infinity || this.state !== 'open') return;
     clearTimeout(m.idleTimer);
     m.idleTimer = setTimeout(() => {
-      if (m.state === 'live' && m.busy === 0 && this.workers.live > this.settings.minThreads) void m.stop('idle');
+      if (m.state === 'live' && m.idle && this.workers.live > this.settings.minThreads) void m.stop('idle');
     }, this.settings.idleTimeout);
     m.idleTimer.unref();
   }
@@ -283,7 +292,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
         m.sampling = false;
         if (bytes <= max || m.state !== 'live' || this.state === 'closed') return;
         m.retire('memory');
-        if (m.busy === 0) void m.stop('memory');
+        if (m.idle) void m.stop('memory');
         this.replenish();
       },
       () => (m.sampling = false),

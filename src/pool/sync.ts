@@ -38,7 +38,7 @@ import { basename } from 'node:path';
 import { decodeThrown } from '../codec/error.ts';
 import { describe } from '../codec/marks.ts';
 import { CallTimeoutError, ChannelClosedError, NotCloneableError } from '../errors.ts';
-import { moduleHref } from '../module-href.ts';
+import { resolveModule } from '../module-href.ts';
 import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
 import { Area, DOORBELL, SLOTS, Slot, SpinBudget, channelBytes } from './sync-channel.ts';
 import { entryBeside, startThread } from './thread.ts';
@@ -106,7 +106,7 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   exportName: string = 'default',
   options: SyncFnOptions = {},
 ): SyncFn<F> {
-  const href = moduleHref('createSyncFn', module);
+  const href = resolveModule('createSyncFn', module);
   if (typeof exportName !== 'string' || exportName.length === 0) {
     throw new TypeError(`createSyncFn() exportName must be a non-empty string, got ${describe(exportName)}`);
   }

@@ -13,6 +13,7 @@ export class Workers {
     private readonly href: string,
     private readonly settings: PoolSettings,
     private readonly onLost: (m: Member, cause: Error) => void,
+    private readonly onIdle: (m: Member) => void,
   ) {}
 
   /** An idle worker, else a new one while there is room for more, else the least busy with room. */
@@ -42,7 +43,7 @@ export class Workers {
       const i = this.all.indexOf(lost);
       if (i >= 0) this.all.splice(i, 1);
       this.onLost(lost, cause);
-    });
+    }, this.onIdle);
     this.all.push(m);
     return m;
   }

@@ -47,3 +47,22 @@ export function resolvePath(root: unknown, path: readonly string[]): { holder: u
   }
   return { holder, value };
 }
+
+/**
+ * Reads `path` (`await remote.a.b`). As in comlink, a property that is not
+ * there at all reads as `undefined`; one that is there but guarded (a
+ * prototype's member, `constructor`, ...) is still refused, and so is a
+ * missing step before the last.
+ */
+export function readPath(root: unknown, path: readonly string[]): unknown {
+  if (path.length === 0) return root;
+  let parent: unknown;
+  try {
+    parent = resolvePath(root, path.slice(0, -1)).value;
+  } catch {
+    return resolvePath(root, path).value; // throws, naming the whole path
+  }
+  const key = path[path.length - 1]!;
+  if (((typeof parent === 'object' && parent !== null) || typeof parent === 'function') && !(key in parent)) return undefined;
+  return resolvePath(root, path).value;
+}

@@ -16,8 +16,9 @@ import {
 } from '../errors.ts';
 import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
 import type { MessageTransport } from '../transport/types.ts';
+import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
-import { formatPath, reachable, resolvePath } from './path.ts';
+import { formatPath, reachable, readPath, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 
 export interface PeerOptions {
@@ -98,6 +99,9 @@ export class Peer {
   private root: { value: unknown } | undefined;
   private closedBy: Error | undefined;
   private readonly closeListeners: Array<(cause: Error) => void> = [];
+  /** Proxies this side holds to the other side's objects (handles imported, not yet released). */
+  private held = 0;
+  private activityListener: (() => void) | undefined;
   /** Calls this side is serving whose results are still pending. */
   private serving = 0;
   private readonly idleWaiters: Array<() => void> = [];
@@ -110,7 +114,7 @@ export class Peer {
     private readonly options: PeerOptions = {},
   ) {
     this.codec = new WireCodec(
-      { exportValue: (v) => this.exportValue(v), importHandle: (id) => createRemote(this, id) },
+      { exportValue: (v) => this.exportValue(v), importHandle: (id) => this.importHandle(id) },
       options.transferHandlers,
     );
     transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
@@ -131,6 +135,24 @@ export class Peer {
   /** Serves `value` as handle 0, the root the other side's `wrap` reaches. */
   expose(value: unknown): void {
     this.root = { value };
+  }
+
+  /**
+   * `listener` runs when this side starts or stops waiting on the other
+   * (its first call goes out, its last answer comes) and when it takes or
+   * releases a proxy to an object of the other side. A pool keeps a worker
+   * referenced while waiting on it, and running while its objects are held.
+   */
+  onActivity(listener: () => void): void {
+    this.activityListener = listener;
+  }
+
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  get heldHandles(): number {
+    return this.held;
   }
 
   onClose(listener: (cause: Error) => void): void {
@@ -161,6 +183,7 @@ export class Peer {
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
       this.pending.set(id, p);
+      if (this.pending.size === 1) this.pendingChanged();
       if (timeout) {
         p.timer = setTimeout(() => this.abandon(id, new CallTimeoutError(`${formatPath(path)}() timed out after ${timeout} ms`)), timeout);
         p.timer.unref();
@@ -197,6 +220,7 @@ export class Peer {
     const p = this.pending.get(id);
     if (!p) return undefined;
     this.pending.delete(id);
+    if (this.pending.size === 0) this.pendingChanged();
     if (p.timer) clearTimeout(p.timer);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     return p;
@@ -222,8 +246,23 @@ export class Peer {
     return id;
   }
 
+  private pendingChanged(): void {
+    pendingChanged(this);
+    this.activityListener?.();
+  }
+
+  private importHandle(id: number): unknown {
+    this.held++;
+    this.activityListener?.();
+    return createRemote(this, id);
+  }
+
   /** Tells the other side one of its handles is no longer used here. */
   release(handle: number): void {
+    if (handle !== 0) {
+      this.held--;
+      this.activityListener?.();
+    }
     if (this.closedBy) return;
     this.transport.send({ t: MsgType.Release, h: handle }, undefined, noop);
     if (handle === 0) this.close(new ChannelClosedError(`the connection to the ${this.label} was released`));
@@ -343,7 +382,7 @@ export class Peer {
         return Reflect.apply(value, holder, args);
       }
       case CallKind.Get:
-        return resolvePath(target, m.p).value;
+        return readPath(target, m.p);
       case CallKind.Set: {
         const key = m.p[m.p.length - 1];
         const parent = resolvePath(target, m.p.slice(0, -1)).value;

@@ -18,13 +18,19 @@ export type RemoteTarget = Pick<Peer, 'call' | 'release'>;
 type Promisify<T> = Promise<Awaited<T>>;
 
 /** What a value passed by reference becomes on the other side. */
-type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
+export type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
 
 /**
  * What an argument may be: a function must be marked with `proxy()` to
  * cross (TypeScript flags a bare one); a symbol cannot cross at all.
  */
-export type LocalArg<T> = T extends (...args: any[]) => any ? T & ProxyMarked : T extends symbol ? never : T;
+export type LocalArg<T> = T extends ProxyMethods
+  ? T | (Local<T> & ProxyMarked)
+  : T extends (...args: any[]) => any
+    ? T & ProxyMarked
+    : T extends symbol
+      ? never
+      : T;
 
 /** What stays a proxy on the other side: functions, classes and proxied objects. */
 type Callable = ((...args: any[]) => any) | (abstract new (...args: any[]) => any) | ProxyMarked;
@@ -57,6 +63,19 @@ export type Remote<T> = RemoteObject<T> &
     : unknown) &
   (T extends new (...args: infer A) => infer I ? { new (...args: { [K in keyof A]: LocalArg<A[K]> }): Promise<Remote<I>> } : unknown) &
   ProxyMethods;
+
+// ---- comlink's names for the other direction: what a Remote stands for here ----
+
+/** The local value a remote one stands for: what `proxy()` marks where a Remote is expected. */
+export type UnproxyOrClone<T> = T extends RemoteObject<ProxyMarked> ? Local<T> : T;
+/** Every property of a remote object, as the local object it stands for. */
+export type LocalObject<T> = { [P in keyof T]: LocalProperty<T[P]> };
+type LocalProperty<T> = T extends Function | ProxyMarked ? Local<T> : Awaited<T>;
+type MaybePromise<T> = Promise<T> | T;
+/** What implements a Remote<T> locally (comlink's `Local`): functions may answer with or without a promise. */
+export type Local<T> = Omit<LocalObject<T>, keyof ProxyMethods> &
+  (T extends (...args: infer A) => infer R ? (...args: { [I in keyof A]: ProxyOrClone<A[I]> }) => MaybePromise<UnproxyOrClone<Awaited<R>>> : unknown) &
+  (T extends new (...args: infer A) => infer I ? { new (...args: { [K in keyof A]: ProxyOrClone<A[K]> }): MaybePromise<Local<Awaited<I>>> } : unknown);
 
 // ---- the proxy ------------------------------------------------------------
 

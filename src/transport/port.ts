@@ -4,9 +4,12 @@ import { MsgType, isPlainCall, isPlainReturn, type Message } from '../protocol.t
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
 
-/** comlink's endpoint shape: anything with postMessage and message events. */
+/**
+ * comlink's endpoint shape: anything with postMessage and message events. A
+ * DOM-typed MessagePort fits too (its transfer list has the DOM's types).
+ */
 export interface Endpoint {
-  postMessage(message: unknown, transfer?: readonly Transferable[]): void;
+  postMessage(message: unknown, transfer?: readonly unknown[]): void;
   addEventListener(type: 'message', listener: (ev: { data: unknown }) => void, options?: object): void;
   removeEventListener(type: 'message', listener: (ev: { data: unknown }) => void, options?: object): void;
   start?: () => void;

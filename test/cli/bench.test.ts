@@ -1,11 +1,13 @@
 // `farcall bench` as a user runs it: real processes, real transports, tiny rounds.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { barLabel } from '../../src/bench/chart.ts';
 import { parseXml } from './xml.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,8 +28,11 @@ function run(file: string, args: string[], execArgv: string[] = ['--import', 'ts
   });
 }
 
+/** Where runs that do not test --out write their files (a run always writes them), instead of the repository. */
+const scratch = mkdtempSync(join(tmpdir(), 'farcall-bench-out-'));
+process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
 /** The smallest run that still starts every subject of a transport: one round of a few ms. */
-const tiny = ['--payloads', 'empty', '--rounds', '1', '--time', '5', '--warmup', '5'];
+const tiny = ['--payloads', 'empty', '--rounds', '1', '--time', '5', '--warmup', '5', '--out', scratch];
 
 test('farcall --help lists the commands and how to get their options', async () => {
   const r = await run(cli, ['--help']);
@@ -114,8 +119,29 @@ test('a tiny run writes valid JSON, markdown and an SVG chart that parses', asyn
     assert.ok(xml.texts.includes('transport'), 'x axis label');
     assert.ok(xml.texts.includes('farcall') && xml.texts.includes('raw mechanism'), 'legend');
     assert.ok(xml.texts.some((t) => t.includes(saved.machine.cpu)), 'the machine');
+    assert.ok(xml.texts.some((t) => t.startsWith('Measured: round trips timed unpinned')), 'how the round trips were timed');
+    // Every bar carries its median, readable without hovering (a PNG or an <img> has no tooltips).
+    const median = farcall.latency.p50.median as number;
+    assert.ok(xml.texts.includes(barLabel({ ...farcall.latency.p50, unit: 'µs' })), `a bar labelled ${median}`);
   } finally {
     await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('without --out, the files go to ./farcall-bench, and the run says so', async () => {
+  const cwd = await mkdtemp(join(tmpdir(), 'farcall-bench-cwd-'));
+  try {
+    const r = await new Promise<Run>((resolve) =>
+      // tsx's own command line: `--import tsx` would be looked for in that folder.
+      execFile(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), cli, 'bench', '--transports', 'worker', ...tiny.slice(0, -2)], { cwd, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? -1 : 0, stdout, stderr }),
+      ),
+    );
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, `wrote ${join('farcall-bench', 'results.json')}, ${join('farcall-bench', 'results.md')}, ${join('farcall-bench', 'chart.svg')}`);
+    assert.match(await readFile(join(cwd, 'farcall-bench/chart.svg'), 'utf8'), /^<svg /);
+  } finally {
+    await rm(cwd, { recursive: true, force: true });
   }
 });
 

@@ -400,6 +400,14 @@ export function runConformance(tc: TransportCase): void {
     isError(await rejection(api().makeFunction()), NotCloneableError, ['makeFunction']);
   });
 
+  test('missing property: a read gives undefined, as in comlink; a call to it still rejects with NoSuchMethodError', async () => {
+    const loose = api() as unknown as AnyPath;
+    assert.is(await loose.notThere, undefined);
+    assert.is(await loose.counter!.notThere, undefined);
+    isError(await rejection(loose.notThere!()), NoSuchMethodError, ['notThere']);
+    isError(await rejection(loose.nothingHere!.at), NoSuchMethodError, ['nothingHere.at']);
+  });
+
   test('missing path: the rejection names the path', async () => {
     const loose = api() as unknown as AnyPath;
     isError(await rejection(loose.nothingHere!.at!.all!()), NoSuchMethodError, ['nothingHere.at.all']);

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, spawn, type SpawnOptions } from '../../src/index.ts';
+import { ChannelClosedError, ModuleNotFoundError, spawn, type SpawnOptions } from '../../src/index.ts';
 import type * as ChildApi from '../fixtures/streams/child-api.ts';
 import { isError, rejection, tempDir, within } from './helpers.ts';
 
@@ -97,10 +97,10 @@ test('an uncaught error while the module loads rejects spawn() with that error',
   assert.instance(err.cause, TypeError);
 });
 
-test('a module that does not exist rejects spawn() naming it', async () => {
+test('a module that does not exist rejects spawn() at once with ModuleNotFoundError naming it (no process is started)', async () => {
   const err = await rejection(spawn(tmp.path('missing.ts'), { stdio: 'ignore' }));
-  isError(err, ChannelClosedError, 'missing.ts', 'failed to start');
-  assert.is((err.cause as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+  isError(err, ModuleNotFoundError, `${tmp.path('missing.ts')} does not exist`);
+  assert.is((err as ModuleNotFoundError).code, 'ERR_FARCALL_MODULE_NOT_FOUND');
 });
 
 test('a cwd that does not exist rejects spawn() clearly, and nothing is left running', async () => {
