@@ -42,6 +42,8 @@ export interface PeerOptions {
   errorStacks?: boolean;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
+  /** The other side sent Drain (see protocol.ts): a notice to a client, an answer to a server. */
+  onDrain?: () => void;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -73,6 +75,9 @@ const NO_ARGS: unknown[] = [];
 let dispatchingPeer: Peer | undefined;
 let dispatchingId = 0;
 
+/** The peer whose call is being dispatched now, if any (for rpc/context.ts). */
+export const servingPeer = (): Peer | undefined => (dispatchingId === 0 ? undefined : dispatchingPeer);
+
 /**
  * The AbortSignal of the call now being served: aborted when the caller's
  * AbortSignal fires, its deadline passes, or it gives up. Call it
@@ -96,6 +101,7 @@ export class Peer {
   private nextHandle = 1;
   private readonly exported = new Map<number, object>();
   private root: { value: unknown } | undefined;
+  private builtins: object | undefined;
   private closedBy: Error | undefined;
   private readonly closeListeners: Array<(cause: Error) => void> = [];
   /** Calls this side is serving whose results are still pending. */
@@ -128,9 +134,24 @@ export class Peer {
     return this.root !== undefined;
   }
 
+  /** Calls this side made that await their answer (a balancer's load measure). */
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  /** Calls this side is serving whose results are still pending. */
+  get servingCalls(): number {
+    return this.serving;
+  }
+
   /** Serves `value` as handle 0, the root the other side's `wrap` reaches. */
   expose(value: unknown): void {
     this.root = { value };
+  }
+
+  /** Serves the own members of `value` beside the root, ahead of its same-named ones (a service's built-in calls). */
+  exposeBuiltins(value: object): void {
+    this.builtins = value;
   }
 
   onClose(listener: (cause: Error) => void): void {
@@ -262,6 +283,9 @@ export class Peer {
         // The callee hears it only if it asked for currentSignal(); nothing is interrupted by force.
         this.controllers?.get(m.i)?.abort(new CallAbortedError('the caller aborted this call'));
         return;
+      case MsgType.Drain:
+        this.options.onDrain?.();
+        return;
     }
   }
 
@@ -334,7 +358,7 @@ export class Peer {
   }
 
   private dispatch(m: CallMsg): unknown {
-    const target = this.target(m.h ?? 0);
+    const target = this.builtins && m.h === undefined && reachable(this.builtins, m.p[0] ?? '') ? this.builtins : this.target(m.h ?? 0);
     const args = this.codec.decode(m.a, m.x);
     switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {
