@@ -102,9 +102,11 @@ class Member implements Candidate {
   gone = false;
   failures = 0;
   ejectedUntil = 0;
+  /** Calls waiting for this member's connection to open: load as much as those sent. */
+  waiting = 0;
   constructor(public info: InstanceInfo) {}
   get pending(): number {
-    return this.peer?.pendingCalls ?? 0;
+    return (this.peer?.pendingCalls ?? 0) + this.waiting;
   }
   get label(): string {
     const a = this.info.address;
@@ -288,7 +290,11 @@ class ServiceClient<T> extends EventEmitter<ServiceConnectionEvents> implements 
       m ??= await this.choose();
       let peer: Peer;
       try {
-        peer = m.peer ?? (await this.dial(m));
+        if (m.peer) peer = m.peer;
+        else {
+          m.waiting++;
+          peer = await this.dial(m).finally(() => m!.waiting--);
+        }
       } catch (err) {
         // Nothing was sent: any call may go elsewhere.
         if (this.closed || attempt >= this.retries()) throw err;
