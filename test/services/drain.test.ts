@@ -1,0 +1,103 @@
+// Going offline without callers noticing: close() deregisters, tells clients (Drain), lets calls finish, then closes.
+import { once } from 'node:events';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { connect, serve, type Service } from '../../src/index.ts';
+import { within } from '../deadline.ts';
+import { registryDirForTest, removeDir, startInstances, type InstanceProcess } from './helpers.ts';
+
+interface Api {
+  slow(ms: number): Promise<number>;
+  echo<T>(x: T): T;
+  pid(): number;
+}
+
+test('close() under load: calls in flight finish, new calls go to the other instance, none fails', async () => {
+  const dir = await registryDirForTest();
+  const api = (tag: string) => ({ slow: (ms: number) => new Promise<string>((r) => setTimeout(() => r(tag), ms)) });
+  const a = await serve('drain', api('a'), { registry: dir });
+  const b = await serve('drain', api('b'), { registry: dir });
+  try {
+    const conn = await connect<ReturnType<typeof api>>({ service: 'drain', registry: dir });
+    const drained = once(conn, 'drain');
+    const first = Array.from({ length: 200 }, () => conn.api.slow(100));
+    const closing = a.close();
+    const [info] = (await within(5_000, 'the drain notice', drained)) as [{ id: string }];
+    assert.is(info.id, a.id);
+    // Sent after the notice: every one goes to b.
+    const after = await within(5_000, 'calls after', Promise.all(Array.from({ length: 50 }, () => conn.api.slow(1))));
+    assert.equal([...new Set(after)], ['b']);
+    const before = await within(5_000, 'calls in flight', Promise.all(first));
+    assert.ok(before.includes('a') && before.includes('b'), 'calls in flight on the draining instance finished there');
+    await within(5_000, 'close', closing);
+    assert.is(a.connections, 0);
+    await conn.close();
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await removeDir(dir);
+  }
+});
+
+test('a plain connect() client hears drain, answers at once, and reconnects to the next server on that address', async () => {
+  const dir = await registryDirForTest();
+  // A long drainTimeout: close() returns soon only because the client answered the notice.
+  let svc: Service | undefined = await serve('plain', { v: () => 1 }, { registry: dir, drainTimeout: 60_000 });
+  try {
+    const conn = await connect<{ v(): number }>(svc.address as string, { reconnect: { minDelay: 10 } });
+    const drained = once(conn, 'drain');
+    await within(10_000, 'close, once the client answered', svc.close());
+    await within(1_000, 'drain event', drained);
+    svc = await serve('plain', { v: () => 2 }, { registry: dir, address: svc.address as string });
+    assert.is(await within(5_000, 'call after restart', conn.api.v()), 2);
+    await conn.close();
+  } finally {
+    await svc?.close();
+    await removeDir(dir);
+  }
+});
+
+test('rolling restart of three instance processes under continuous load: no call fails, idempotent or not', async () => {
+  const dir = await registryDirForTest();
+  let procs: InstanceProcess[] = [];
+  try {
+    procs = await within(30_000, 'three instances', Promise.all([0, 1, 2].map(() => startInstances(dir, 'roll'))));
+    const conn = await connect<Api>({ service: 'roll', registry: dir });
+    let stop = false;
+    let done = 0;
+    const failures: unknown[] = [];
+    const seen = new Set<number>();
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          seen.add(await conn.api.slow(5));
+          await conn.api.echo('x');
+          done += 2;
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+    };
+    const load = Array.from({ length: 50 }, worker);
+    for (let i = 0; i < procs.length; i++) {
+      assert.is(await within(20_000, 'graceful stop', procs[i]!.stop()), 0);
+      const added = once(conn, 'instanceAdded');
+      procs[i] = await within(30_000, 'a new instance', startInstances(dir, 'roll'));
+      await within(5_000, 'the client hears of it', added);
+    }
+    const callsAfter = done + 200;
+    await within(10_000, 'calls on the new instances', (async () => {
+      while (done < callsAfter) await new Promise((r) => setImmediate(r));
+    })());
+    stop = true;
+    await within(10_000, 'load stops', Promise.all(load));
+    assert.equal(failures, []);
+    assert.ok(done > 500, `${done} calls made`);
+    for (const p of procs) assert.ok(seen.has(p.pid), 'every new instance served calls');
+    await conn.close();
+  } finally {
+    await Promise.all(procs.map((p) => p.kill()));
+    await removeDir(dir);
+  }
+});
+
+test.run();
