@@ -19,6 +19,7 @@ export { connect, type ConnectOptions, type Connection, type ConnectionEvents, t
 export { serve, type ServeOptions, type Service } from './services/serve.ts';
 export type { ServiceConnectOptions, ServiceConnection, ServiceConnectionEvents } from './services/client.ts';
 export type { Registry, Registration, InstanceInfo } from './services/registry.ts';
+export { listServices, type ListServicesOptions } from './services/list.ts';
 export type { Balancer, Candidate } from './services/balancer.ts';
 export type { ServiceInfo } from './services/introspect.ts';
 export { createPool, type Pool, type PoolEvents } from './pool/pool.ts';
