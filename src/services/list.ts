@@ -1,3 +1,5 @@
+import { checkOptionNames, type OptionNames } from '../options.ts';
+import { checkServiceName } from './names.ts';
 import { registryOf } from './serve.ts';
 import type { InstanceInfo, Registry } from './registry.ts';
 
@@ -8,12 +10,16 @@ export interface ListServicesOptions {
   registry?: string | Registry;
 }
 
+const LIST_OPTIONS = { service: true, registry: true } as const satisfies OptionNames<ListServicesOptions>;
+
 /**
  * The live instances registered on this host (what `farcall ls` shows),
  * oldest first. Each is checked: an entry whose process is gone or whose
  * socket does not answer is removed, not listed.
  */
 export async function listServices(options: ListServicesOptions = {}): Promise<InstanceInfo[]> {
+  checkOptionNames('listServices', options, LIST_OPTIONS);
+  if (options.service !== undefined) checkServiceName('listServices', options.service);
   const registry = registryOf(options.registry);
   const found = await registry.list(options.service);
   const alive = await Promise.all(found.map((i) => registry.check(i)));

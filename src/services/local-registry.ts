@@ -103,7 +103,7 @@ export class LocalRegistry implements Registry {
           }
           if (!isEntry(entry)) return undefined;
           if (pidAlive(entry)) return strip(entry);
-          await unlink(join(this.where, f)).catch(ignoreMissing);
+          await this.remove(entry);
           return undefined;
         }),
     );
@@ -118,8 +118,15 @@ export class LocalRegistry implements Registry {
       return false;
     }
     if (isEntry(entry) && pidAlive(entry) && (await answers(entry.address))) return true;
-    await unlink(this.file(info)).catch(ignoreMissing);
+    await this.remove(isEntry(entry) ? entry : info);
     return false;
+  }
+
+  /** Removes a dead instance's entry, and its socket file when it left one here. */
+  private async remove(info: InstanceInfo): Promise<void> {
+    await unlink(this.file(info)).catch(ignoreMissing);
+    const socket = join(this.where, `${info.id}.sock`);
+    if (info.address === socket) await unlink(socket).catch(ignoreMissing);
   }
 
   watch(name: string, changed: () => void): () => void {

@@ -3,6 +3,10 @@ import { once } from 'node:events';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect, serve, type Service } from '../../src/index.ts';
+import { Peer } from '../../src/rpc/peer.ts';
+import { LocalRegistry } from '../../src/services/local-registry.ts';
+import { dial, resolveAddress } from '../../src/transport/socket.ts';
+import { StreamTransport } from '../../src/transport/stream.ts';
 import { within } from '../deadline.ts';
 import { registryDirForTest, removeDir, startInstances, type InstanceProcess } from './helpers.ts';
 
@@ -52,6 +56,34 @@ test('a plain connect() client hears drain, answers at once, and reconnects to t
     await conn.close();
   } finally {
     await svc?.close();
+    await removeDir(dir);
+  }
+});
+
+test('a client that never answers the drain notice costs close() at most drainTimeout; its calls in flight still finish', async () => {
+  const dir = await registryDirForTest();
+  let release!: () => void;
+  const svc = await serve('deaf', { hold: () => new Promise<string>((r) => (release = () => r('done'))) }, { registry: dir, drainTimeout: 100 });
+  try {
+    // A client that does not know Drain: a bare peer on a socket.
+    const socket = await dial(resolveAddress('test', svc.address));
+    const transport = new StreamTransport(socket, socket, { label: 'server' });
+    const peer = new Peer(transport);
+    await transport.ready;
+    const held = peer.call(0, 0, ['hold']);
+    await within(5_000, 'the call arrives', (async () => {
+      while (!release) await new Promise((r) => setImmediate(r));
+    })());
+    const closing = svc.close();
+    await within(5_000, 'the instance leaves the registry', (async () => {
+      while ((await new LocalRegistry(dir).list('deaf')).length > 0) await new Promise((r) => setImmediate(r));
+    })());
+    release();
+    assert.is(await within(5_000, 'the held call', held), 'done');
+    await within(10_000, 'close after drainTimeout', closing);
+    await within(5_000, 'the client is closed', new Promise((r) => peer.onClose(r)));
+  } finally {
+    await svc.close();
     await removeDir(dir);
   }
 });

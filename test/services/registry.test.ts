@@ -96,8 +96,11 @@ test('a SIGKILLed instance leaves a stale entry; whoever lists next removes it',
     assert.equal((await registry.list('stale')).map((i) => i.id), p.ids);
     await p.kill();
     assert.ok((await readdir(dir)).includes(`stale@${p.ids[0]}.json`), 'the killed instance could not deregister');
+    assert.ok((await readdir(dir)).includes(`${p.ids[0]}.sock`), 'and its socket file');
     assert.equal(await registry.list('stale'), []);
-    assert.not.ok((await readdir(dir)).includes(`stale@${p.ids[0]}.json`), 'the stale entry is gone');
+    const left = await readdir(dir);
+    assert.not.ok(left.includes(`stale@${p.ids[0]}.json`), 'the stale entry is gone');
+    assert.not.ok(left.includes(`${p.ids[0]}.sock`), 'and so is the socket file it left');
   } finally {
     await removeDir(dir);
   }
@@ -126,7 +129,7 @@ test('a reused pid does not keep an entry alive; check() removes an entry whose 
   }
 });
 
-test('20 instances started and stopped at once, in 4 processes and this one: the registry and a watching client agree', async () => {
+test('20 instances started and stopped at once, in 3 processes and this one: the registry and a watching client agree', async () => {
   const dir = await registryDirForTest();
   const local: Service[] = [];
   try {
