@@ -68,8 +68,6 @@ const SERVICE_OPTIONS = {
 export interface ServiceConnectionEvents {
   /** A connection to an instance dropped without draining; calls pending there rejected (idempotent ones went elsewhere). */
   disconnect: [cause: Error, instance: InstanceInfo];
-  /** Never emitted: a service connection has no single connection to restore. Kept so it is a Connection. */
-  reconnect: [];
   /** An instance said it is going offline; new calls go elsewhere. */
   drain: [instance: InstanceInfo];
   /** An instance (of a matching version) appeared in the registry. */
