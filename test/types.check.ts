@@ -3,7 +3,7 @@
  * `@ts-expect-error` line must fail to compile, or tsc reports it unused.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { createEndpoint, proxy, releaseProxy, transfer, wrap, type ProxyMarked, type Remote } from '../src/index.ts';
+import { connect, createEndpoint, proxy, releaseProxy, serve, transfer, wrap, type Connection, type ProxyMarked, type Remote, type ServiceConnection } from '../src/index.ts';
 import type { Counter } from './conformance/api.ts';
 import type { ConformanceApi } from './conformance/harness.ts';
 
@@ -94,4 +94,21 @@ function marks(): void {
   expectType<Equal<typeof cb, (() => number) & ProxyMarked>>();
 }
 
-export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks };
+export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks, services };
+
+async function services(): Promise<void> {
+  const thumbs = { resize: (w: number): { w: number } => ({ w }) };
+  const svc = await serve('thumbs', thumbs, { version: '1.4.0', maxMessageSize: 1024 });
+  expectType<Equal<typeof svc.id, string>>();
+  // By name: a service connection, the api typed as by address.
+  const byName = await connect<typeof thumbs>({ service: 'thumbs', version: '^1.4', idempotent: ['resize'] });
+  expectType<Equal<typeof byName, ServiceConnection<typeof thumbs>>>();
+  expectType<Equal<ReturnType<typeof byName.api.resize>, Promise<{ w: number }>>>();
+  // By address: the plain connection, as before.
+  const direct = await connect<typeof thumbs>('/tmp/thumbs.sock');
+  expectType<Equal<typeof direct, Connection<typeof thumbs>>>();
+  // @ts-expect-error: a service connection takes its options in the one object
+  await connect<typeof thumbs>({ service: 'thumbs' }, { reconnect: true });
+  // @ts-expect-error: balance is a name or a Balancer
+  await connect({ service: 'thumbs', balance: 'random' });
+}
