@@ -147,8 +147,9 @@ async function firstCall(times: number): Promise<number[]> {
 }
 
 export async function services(o: MeasureOptions = {}): Promise<string> {
-  progress('by name vs direct, pinned round trip');
-  const pinned = (await runPinned(fileURLToPath(import.meta.url), ['--pinned-part'])) as Record<string, Figure> | undefined;
+  progress('by name vs direct, pinned to one CPU');
+  const pinnedBoth = (await runPinned(fileURLToPath(import.meta.url), ['--pinned-part'])) as { latency: Record<string, Figure>; throughput: Record<string, Figure> } | undefined;
+  const pinned = pinnedBoth?.latency;
   progress('by name vs direct, 1,000 in flight');
   const tput = await byNameVsDirect(o, 'throughput');
   progress('one of three instances SIGKILLed');
@@ -161,6 +162,8 @@ export async function services(o: MeasureOptions = {}): Promise<string> {
   const base = 'direct connect(address)';
   if (pinned) for (const [who, f] of Object.entries(pinned)) rows.push({ what: 'round trip p50, pinned to 1 CPU', who, figure: f, base: who === base ? undefined : pinned[base], lowerIsBetter: true });
   for (const [who, f] of Object.entries(tput)) rows.push({ what: '1,000 in flight', who, figure: f, base: who === base ? undefined : tput[base], lowerIsBetter: false });
+  const pt = pinnedBoth?.throughput;
+  if (pt) for (const [who, f] of Object.entries(pt)) rows.push({ what: '1,000 in flight, pinned to 1 CPU', who, figure: f, base: who === base ? undefined : pt[base], lowerIsBetter: false });
   const firstF = figure(first, 'µs');
   return (
     table('Services: calling by name beside a direct connect() to the same single instance (Unix socket, instance in its own process)', rows) +
@@ -174,7 +177,7 @@ export async function services(o: MeasureOptions = {}): Promise<string> {
 }
 
 if (process.argv.includes('--pinned-part')) {
-  console.log(JSON.stringify(await byNameVsDirect({}, 'latency')));
+  console.log(JSON.stringify({ latency: await byNameVsDirect({}, 'latency'), throughput: await byNameVsDirect({}, 'throughput') }));
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(await services());
 }

@@ -25,7 +25,7 @@ import { balancers, type Balancer, type BalancerName, type Candidate } from './b
 import { checkServiceName } from './names.ts';
 import type { InstanceInfo, Registry } from './registry.ts';
 import { versionRange } from './semver.ts';
-import { registryOf } from './serve.ts';
+import { registryOf } from './local-registry.ts';
 
 export interface ServiceConnectOptions extends PeerSettings, StreamLimits {
   /** The name the instances were started with by serve(). */

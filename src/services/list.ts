@@ -1,6 +1,6 @@
 import { checkOptionNames, type OptionNames } from '../options.ts';
 import { checkServiceName } from './names.ts';
-import { registryOf } from './serve.ts';
+import { registryOf } from './local-registry.ts';
 import type { InstanceInfo, Registry } from './registry.ts';
 
 export interface ListServicesOptions {

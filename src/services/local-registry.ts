@@ -15,6 +15,8 @@ import { watch, readFileSync, type FSWatcher } from 'node:fs';
 import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
+import { describe } from '../codec/marks.ts';
+import { registryDir } from './names.ts';
 import type { InstanceInfo, Registration, Registry } from './registry.ts';
 
 interface Entry extends InstanceInfo {
@@ -165,4 +167,12 @@ function isEntry(e: unknown): e is Entry {
 
 function strip({ procStart: _, ...info }: Entry): InstanceInfo {
   return { ...info, version: String(info.version ?? '0.0.0'), metadata: info.metadata ?? {} };
+}
+
+/** The registry an option names: a directory (or the default one) of files, or a Registry of the caller's own. */
+export function registryOf(where: unknown): Registry {
+  if (where === undefined || typeof where === 'string') return new LocalRegistry(registryDir(where));
+  const r = where as Registry;
+  if (typeof r === 'object' && r !== null && typeof r.list === 'function' && typeof r.register === 'function' && typeof r.watch === 'function') return r;
+  throw new TypeError(`option registry must be a directory or a Registry, got ${describe(where)}`);
 }

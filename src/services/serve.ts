@@ -13,7 +13,7 @@ import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
 import { peerOf, type ClientInfo } from '../rpc/context.ts';
 import { drainClient } from '../rpc/drain.ts';
 import type { SocketAddress } from '../transport/socket.ts';
-import { LocalRegistry } from './local-registry.ts';
+import { LocalRegistry, registryOf } from './local-registry.ts';
 import { checkServiceName, registryDir } from './names.ts';
 import type { InstanceInfo, Registry } from './registry.ts';
 import { introspection, type ServiceInfo } from './introspect.ts';
@@ -162,13 +162,6 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
 /** The one place a backend is chosen by option; the NATS backend plugs in here. */
 function serveOverNats(): never {
   throw new UnsupportedError("serve() option nats: serving over NATS is wired separately (serveNats() in services/nats); this serve() uses the local registry");
-}
-
-export function registryOf(where: unknown): Registry {
-  if (where === undefined || typeof where === 'string') return new LocalRegistry(registryDir(where));
-  const r = where as Registry;
-  if (typeof r === 'object' && r !== null && typeof r.list === 'function' && typeof r.register === 'function' && typeof r.watch === 'function') return r;
-  throw new TypeError(`option registry must be a directory or a Registry, got ${describe(where)}`);
 }
 
 function wireAddress(bound: Server['address'], asked: SocketAddress): InstanceInfo['address'] {
