@@ -75,8 +75,8 @@ const NO_ARGS: unknown[] = [];
 let dispatchingPeer: Peer | undefined;
 let dispatchingId = 0;
 
-/** The peer whose call is being dispatched now, if any (for rpc/context.ts). */
-export const servingPeer = (): Peer | undefined => (dispatchingId === 0 ? undefined : dispatchingPeer);
+/** The peer whose call (one-way ones too) is being dispatched now, if any (for rpc/context.ts). */
+export const servingPeer = (): Peer | undefined => dispatchingPeer;
 
 /**
  * The AbortSignal of the call now being served: aborted when the caller's
