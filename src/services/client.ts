@@ -120,7 +120,7 @@ export function isServiceRequest(v: unknown): v is ServiceConnectOptions {
 export async function connectService<T>(options: ServiceConnectOptions): Promise<ServiceConnection<T>> {
   checkOptionNames('connect', options, SERVICE_OPTIONS);
   checkServiceName('connect', options.service);
-  if (options.nats !== undefined) return connectOverNats();
+  if (options.nats !== undefined) return connectOverNats<T>(options);
   checkPeerSettings('connect', options);
   checkLimits('connect', options);
   checkMs('connect', 'waitForInstance', options.waitForInstance);
@@ -146,8 +146,8 @@ export async function connectService<T>(options: ServiceConnectOptions): Promise
   return conn;
 }
 
-/** The one place a backend is chosen by option; the NATS backend plugs in here. */
-function connectOverNats(): never {
+/** The one place a backend is chosen by option: the NATS backend plugs in here, returning a ServiceConnection. */
+async function connectOverNats<T>(_options: ServiceConnectOptions): Promise<ServiceConnection<T>> {
   throw new UnsupportedError('connect() option nats: services over NATS are wired separately (connectNats() in services/nats); this connect() uses the local registry');
 }
 

@@ -75,7 +75,7 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
     throw new TypeError(`serve() expects an object or a function to serve, got ${describe(api)}`);
   }
   checkOptionNames('serve', options, SERVE_OPTIONS);
-  if (options.nats !== undefined) return serveOverNats();
+  if (options.nats !== undefined) return serveOverNats(name, api, options);
   const { version = '0.0.0', metadata = {}, registry: where, address, drainTimeout = 2_000, nats: _, ...listenOptions } = options;
   if (typeof version !== 'string' || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
     throw new TypeError(`serve() option version must be a version like '1.4.0', got ${typeof version === 'string' ? JSON.stringify(version) : describe(version)}`);
@@ -159,9 +159,9 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
   }) as Service;
 }
 
-/** The one place a backend is chosen by option; the NATS backend plugs in here. */
-function serveOverNats(): never {
-  throw new UnsupportedError("serve() option nats: serving over NATS is wired separately (serveNats() in services/nats); this serve() uses the local registry");
+/** The one place a backend is chosen by option: the NATS backend plugs in here, returning a Service. */
+async function serveOverNats(_name: string, _api: unknown, _options: ServeOptions): Promise<Service> {
+  throw new UnsupportedError('serve() option nats: serving over NATS is wired separately (serveNats() in services/nats); this serve() uses the local registry');
 }
 
 function wireAddress(bound: Server['address'], asked: SocketAddress): InstanceInfo['address'] {
