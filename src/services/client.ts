@@ -299,6 +299,11 @@ class ServiceClient<T> extends EventEmitter<ServiceConnectionEvents> implements 
         m = undefined;
         continue;
       }
+      // It said it is draining while we dialled: nothing was sent, and nothing may be now.
+      if (m.draining) {
+        m = undefined;
+        continue;
+      }
       if (!retry && !peer.isClosed) return peer.call(handle, kind, path, args, opts);
       try {
         return await peer.call(handle, kind, path, args, opts);
