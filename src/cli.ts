@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BENCH_SUMMARY, UsageError, bench } from './bench/command.ts';
+import { CALL_SUMMARY, LS_SUMMARY, call, ls } from './services/cli-services.ts';
 
 interface Command {
   summary: string;
@@ -13,6 +14,8 @@ interface Command {
 
 const commands: Record<string, Command> = {
   bench: { summary: BENCH_SUMMARY, run: bench },
+  ls: { summary: LS_SUMMARY, run: ls },
+  call: { summary: CALL_SUMMARY, run: call },
 };
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -5,6 +5,8 @@ import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { CallKind } from './protocol.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
+import { sendDrain } from './rpc/drain.ts';
+import { connectService, isServiceRequest, type ServiceConnection, type ServiceConnectOptions } from './services/client.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, type StreamLimits } from './transport/stream.ts';
@@ -47,13 +49,24 @@ export interface ConnectionEvents {
   disconnect: [cause: Error];
   /** A new connection is up after a drop. */
   reconnect: [];
+  /** The server is going offline (its calls in flight still finish); with `reconnect`, the next server is dialled when it closes. */
+  drain: [];
 }
 
 /**
  * Connects to a server started with `listen()`: a Unix socket path, or TCP
  * `{ host, port }` (with `tls`, TLS). Resolves once the handshake is done.
+ *
+ * Or, given `{ service }`, to every live instance of a service started with
+ * `serve()`, found by name: see ServiceConnectOptions.
  */
-export async function connect<T>(address: SocketAddress, options: ConnectOptions = {}): Promise<Connection<T>> {
+export function connect<T>(options: ServiceConnectOptions): Promise<ServiceConnection<T>>;
+export function connect<T>(address: SocketAddress, options?: ConnectOptions): Promise<Connection<T>>;
+export async function connect<T>(address: SocketAddress | ServiceConnectOptions, options: ConnectOptions = {}): Promise<Connection<T> | ServiceConnection<T>> {
+  if (isServiceRequest(address)) {
+    if (arguments.length > 1) throw new TypeError('connect({ service }) takes its options in the same object, not a second argument');
+    return connectService<T>(address);
+  }
   const addr = resolveAddress('connect', address);
   checkOptionNames('connect', options, CONNECT_OPTIONS);
   checkPeerSettings('connect', options);
@@ -108,7 +121,16 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     const socket = await dial(this.addr);
     const { expose, reconnect, timeout, transferHandlers, maxInFlight, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
-    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight });
+    const peer = new Peer(transport, {
+      timeout,
+      transferHandlers,
+      maxInFlight,
+      // This connection has nowhere else to send calls: say so at once rather than have the server wait.
+      onDrain: () => {
+        sendDrain(peer);
+        this.emit('drain');
+      },
+    });
     if (expose !== undefined) peer.expose(expose);
     await transport.ready;
     if (this.closed) {

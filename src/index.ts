@@ -10,11 +10,18 @@ export {
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export { currentSignal, type CallOptions } from './rpc/peer.ts';
+export { currentCall, type CallContext, type ClientInfo } from './rpc/context.ts';
 export { withOptions } from './rpc/call-options.ts';
 export type { Remote, RemoteObject, LocalArg, ProxyMethods, Local, LocalObject, ProxyOrClone, UnproxyOrClone } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';
+export { serve, type ServeOptions, type Service } from './services/serve.ts';
+export type { ServiceConnectOptions, ServiceConnection, ServiceConnectionEvents } from './services/client.ts';
+export type { Registry, Registration, InstanceInfo } from './services/registry.ts';
+export { listServices, type ListServicesOptions } from './services/list.ts';
+export type { Balancer, Candidate } from './services/balancer.ts';
+export type { ServiceInfo } from './services/introspect.ts';
 export { createPool, type Pool, type PoolEvents } from './pool/pool.ts';
 export type { PoolOptions, PoolIsolation, TaskOptions } from './pool/options.ts';
 export type { WorkerExit, WorkerExitReason } from './pool/member.ts';

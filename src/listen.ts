@@ -7,6 +7,8 @@ import { Peer } from './rpc/peer.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
+import { clientOf, type ClientInfo } from './rpc/context.ts';
+import { drainAnswered } from './rpc/drain.ts';
 
 export interface ListenOptions extends PeerSettings, StreamLimits {
   /** File mode of a Unix socket, so other users cannot connect. Default 0o600. */
@@ -25,7 +27,7 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
-const LISTEN_OPTIONS = {
+export const LISTEN_OPTIONS = {
   ...PEER_OPTIONS,
   ...STREAM_LIMIT_OPTIONS,
   mode: true,
@@ -51,6 +53,10 @@ export interface ServerEvents {
    * accepted; only its connection closed.
    */
   clientError: [err: Error];
+  /** A client connected (before its first call is served). The same object is `currentCall().client` in its calls. */
+  connection: [client: ClientInfo];
+  /** A client's connection closed; `cause` says why. Drop whatever you kept for it (its callbacks, say). */
+  disconnect: [client: ClientInfo, cause: Error];
 }
 
 /**
@@ -82,13 +88,23 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), {
+      timeout,
+      transferHandlers,
+      maxHandles,
+      maxInFlight,
+      errorStacks,
+      onDrain: () => drainAnswered(peer),
+    });
     peer.expose(api);
     peers.add(peer);
+    const client = clientOf(peer, addr.kind === 'unix' ? addr.path : `${socket.remoteAddress}:${socket.remotePort}`);
     peer.onClose((cause) => {
       peers.delete(peer);
       if (isPeerFault(cause) || !(cause instanceof ChannelClosedError)) events.emit('clientError', cause);
+      events.emit('disconnect', client, cause);
     });
+    events.emit('connection', client);
   };
 
   let server: net.Server;

@@ -11,7 +11,7 @@
  */
 export const PROTOCOL_VERSION = 3;
 
-export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5 } as const;
+export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5, Drain: 11 } as const;
 
 /**
  * A child process's last words before an uncaught error kills it, so the
@@ -71,7 +71,17 @@ export interface CancelMsg {
   i: number;
 }
 
-export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg;
+/**
+ * A server going offline tells each client so (like HTTP/2's GOAWAY): send
+ * no new calls here; calls in flight still get their answers. The client
+ * answers with the same message once it has stopped sending new calls, so
+ * the server knows nothing more is on its way before it closes.
+ */
+export interface DrainMsg {
+  t: typeof MsgType.Drain;
+}
+
+export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg | DrainMsg;
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
@@ -116,6 +126,8 @@ export function invalidMessage(m: unknown): string | undefined {
       return isId(msg.h) ? undefined : 'release without a valid handle';
     case MsgType.Cancel:
       return isId(msg.i) ? undefined : 'cancel without a valid id';
+    case MsgType.Drain:
+      return undefined;
     default:
       return `unknown message type ${String(msg.t)}`;
   }

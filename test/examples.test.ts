@@ -49,4 +49,14 @@ test('daemon: clients write, a watcher hears both, the daemon stops cleanly', as
   assert.match(out, 'daemon stopped (exit code 0)');
 });
 
+test('services: a client calling thumbs by name sees one instance killed and another restarted, and no failed call', async () => {
+  const out = await example('services/demo.ts');
+  assert.match(out, 'client: found 2 instances of thumbs');
+  assert.match(out, /killed: pid \d+/);
+  assert.match(out, /client: instance \w+ \(pid \d+\) is draining/);
+  assert.match(out, /client: instance \w+ \(pid \d+\) joined/);
+  assert.match(out, /\d+ calls, 0 failed; served by:/);
+  assert.is((out.match(/^ {2}pid \d+: \d+ calls$/gm) ?? []).length, 4, 'every instance served calls');
+});
+
 test.run();

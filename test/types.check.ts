@@ -4,10 +4,12 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import {
+  connect,
   createEndpoint,
   expose,
   proxy,
   releaseProxy,
+  serve,
   transfer,
   wrap,
   type Local,
@@ -17,6 +19,8 @@ import {
   type Remote,
   type UnproxyOrClone,
   type Endpoint,
+  type Connection,
+  type ServiceConnection,
 } from '../src/index.ts';
 import type { Counter } from './conformance/api.ts';
 import type { ConformanceApi } from './conformance/harness.ts';
@@ -177,4 +181,21 @@ async function comlinkMigration(): Promise<void> {
   void [local, object];
 }
 
-export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks, comlinkMigration };
+export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks, comlinkMigration, services };
+
+async function services(): Promise<void> {
+  const thumbs = { resize: (w: number): { w: number } => ({ w }) };
+  const svc = await serve('thumbs', thumbs, { version: '1.4.0', maxMessageSize: 1024 });
+  expectType<Equal<typeof svc.id, string>>();
+  // By name: a service connection, the api typed as by address.
+  const byName = await connect<typeof thumbs>({ service: 'thumbs', version: '^1.4', idempotent: ['resize'] });
+  expectType<Equal<typeof byName, ServiceConnection<typeof thumbs>>>();
+  expectType<Equal<ReturnType<typeof byName.api.resize>, Promise<{ w: number }>>>();
+  // By address: the plain connection, as before.
+  const direct = await connect<typeof thumbs>('/tmp/thumbs.sock');
+  expectType<Equal<typeof direct, Connection<typeof thumbs>>>();
+  // @ts-expect-error: a service connection takes its options in the one object
+  await connect<typeof thumbs>({ service: 'thumbs' }, { reconnect: true });
+  // @ts-expect-error: balance is a name or a Balancer
+  await connect({ service: 'thumbs', balance: 'random' });
+}

@@ -43,6 +43,8 @@ export interface PeerOptions {
   errorStacks?: boolean;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
+  /** The other side sent Drain (see protocol.ts): a notice to a client, an answer to a server. */
+  onDrain?: () => void;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -74,6 +76,9 @@ const NO_ARGS: unknown[] = [];
 let dispatchingPeer: Peer | undefined;
 let dispatchingId = 0;
 
+/** The peer whose call (one-way ones too) is being dispatched now, if any (for rpc/context.ts). */
+export const servingPeer = (): Peer | undefined => dispatchingPeer;
+
 /**
  * The AbortSignal of the call now being served: aborted when the caller's
  * AbortSignal fires, its deadline passes, or it gives up. Call it
@@ -97,6 +102,7 @@ export class Peer {
   private nextHandle = 1;
   private readonly exported = new Map<number, object>();
   private root: { value: unknown } | undefined;
+  private builtins: object | undefined;
   private closedBy: Error | undefined;
   private readonly closeListeners: Array<(cause: Error) => void> = [];
   /** Proxies this side holds to the other side's objects (handles imported, not yet released). */
@@ -132,6 +138,16 @@ export class Peer {
     return this.root !== undefined;
   }
 
+  /** Calls this side made that await their answer (a balancer's load measure). */
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  /** Calls this side is serving whose results are still pending. */
+  get servingCalls(): number {
+    return this.serving;
+  }
+
   /** Serves `value` as handle 0, the root the other side's `wrap` reaches. */
   expose(value: unknown): void {
     this.root = { value };
@@ -147,12 +163,13 @@ export class Peer {
     this.activityListener = listener;
   }
 
-  get pendingCalls(): number {
-    return this.pending.size;
-  }
-
   get heldHandles(): number {
     return this.held;
+  }
+
+  /** Serves the own members of `value` beside the root, ahead of its same-named ones (a service's built-in calls). */
+  exposeBuiltins(value: object): void {
+    this.builtins = value;
   }
 
   onClose(listener: (cause: Error) => void): void {
@@ -301,6 +318,9 @@ export class Peer {
         // The callee hears it only if it asked for currentSignal(); nothing is interrupted by force.
         this.controllers?.get(m.i)?.abort(new CallAbortedError('the caller aborted this call'));
         return;
+      case MsgType.Drain:
+        this.options.onDrain?.();
+        return;
     }
   }
 
@@ -373,7 +393,7 @@ export class Peer {
   }
 
   private dispatch(m: CallMsg): unknown {
-    const target = this.target(m.h ?? 0);
+    const target = this.builtins && m.h === undefined && reachable(this.builtins, m.p[0] ?? '') ? this.builtins : this.target(m.h ?? 0);
     const args = this.codec.decode(m.a, m.x);
     switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {

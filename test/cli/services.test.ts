@@ -1,0 +1,99 @@
+// `farcall ls` and `farcall call` run as a user runs them, against instances in their own processes.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { registryDirForTest, removeDir, startInstances, type InstanceProcess } from '../services/helpers.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'src/cli.ts');
+
+function run(args: string[], registry: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, timeout: 30_000, env: { ...process.env, FARCALL_REGISTRY_DIR: registry } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let dir = '';
+let procs: InstanceProcess[] = [];
+
+test.before(async () => {
+  dir = await registryDirForTest();
+  procs = await Promise.all([startInstances(dir, 'thumbs', { version: '1.4.0' }), startInstances(dir, 'mailer', { version: '0.2.1' })]);
+});
+
+test.after(async () => {
+  await Promise.all(procs.map((p) => p.kill()));
+  await removeDir(dir);
+});
+
+test('farcall ls: one line per instance with name, id, pid, address, version and uptime; --json the same as data', async () => {
+  const [r, json] = await Promise.all([run(['ls'], dir), run(['ls', '--json'], dir)]);
+  assert.is(r.code, 0, r.stderr);
+  const [header, ...lines] = r.stdout.trimEnd().split('\n');
+  assert.match(header!, /^NAME\s+ID\s+PID\s+ADDRESS\s+VERSION\s+UPTIME$/);
+  assert.is(lines.length, 2);
+  const thumbs = lines.find((l) => l.startsWith('thumbs'))!;
+  assert.match(thumbs, new RegExp(`^thumbs\\s+${procs[0]!.ids[0]}\\s+${procs[0]!.pid}\\s+${procs[0]!.addresses[0]}\\s+1\\.4\\.0\\s+\\d+s$`));
+  assert.is(json.code, 0, json.stderr);
+  const list = JSON.parse(json.stdout) as Array<{ name: string; id: string; pid: number; version: string; uptimeMs: number; metadata: Record<string, string> }>;
+  assert.equal(list.map((i) => i.name).sort(), ['mailer', 'thumbs']);
+  const m = list.find((i) => i.name === 'mailer')!;
+  assert.is(m.id, procs[1]!.ids[0]);
+  assert.is(m.pid, procs[1]!.pid);
+  assert.is(m.version, '0.2.1');
+  assert.type(m.uptimeMs, 'number');
+});
+
+test('farcall call: by service or by address, JSON in and out, exit codes 0 / 1 / 2 / 3', async () => {
+  const [ok, nested, byPath, threw, missing, noServer, badJson] = await Promise.all([
+    run(['call', 'thumbs', 'echo', '{"w":200,"tags":["a"]}'], dir),
+    run(['call', 'thumbs', 'counter.inc'], dir),
+    run(['call', procs[1]!.addresses[0]!, 'pid'], dir),
+    run(['call', 'thumbs', 'nosuch'], dir),
+    run(['call', 'nobody', 'x'], dir),
+    run(['call', join(dir, 'none.sock'), 'x'], dir),
+    run(['call', 'thumbs', 'echo', '{oops'], dir),
+  ]);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout), { w: 200, tags: ['a'] });
+  assert.is(nested.code, 0, nested.stderr);
+  assert.is(nested.stdout.trim(), '1');
+  assert.is(byPath.code, 0, byPath.stderr);
+  assert.is(Number(byPath.stdout), procs[1]!.pid);
+  assert.is(threw.code, 1);
+  assert.match(threw.stderr, /nosuch\(\) threw NoSuchMethodError \(ERR_FARCALL_NO_SUCH_METHOD\): "nosuch" is not exposed/);
+  assert.is(missing.code, 3);
+  assert.match(missing.stderr, new RegExp(`no live instance of service 'nobody' in the registry at ${dir}`));
+  assert.is(noServer.code, 3);
+  assert.is(badJson.code, 2);
+  assert.match(badJson.stderr, /argument 1 is not JSON: \{oops/);
+});
+
+test('--help for each command, the overview lists them, a short command line exits 2', async () => {
+  const [ls, call, top, bad] = await Promise.all([run(['ls', '--help'], dir), run(['call', '--help'], dir), run(['--help'], dir), run(['call', 'thumbs'], dir)]);
+  assert.is(ls.code, 0);
+  assert.match(ls.stdout, /Usage: farcall ls/);
+  assert.match(ls.stdout, /--json/);
+  assert.is(call.code, 0);
+  assert.match(call.stdout, /Usage: farcall call <service\|address> <method>/);
+  assert.match(call.stdout, /Exit codes: 0/);
+  assert.match(top.stdout, /^\s+ls\s+list the services/m);
+  assert.match(top.stdout, /^\s+call\s+call a method/m);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /farcall call: call needs a service \(or an address\) and a method/);
+});
+
+test('an instance killed without deregistering is not listed, and its entry is removed', async () => {
+  const victim = await startInstances(dir, 'doomed');
+  procs.push(victim);
+  await victim.kill();
+  const r = await run(['ls', '--json'], dir);
+  assert.is(r.code, 0, r.stderr);
+  assert.not.ok((JSON.parse(r.stdout) as Array<{ name: string }>).some((i) => i.name === 'doomed'));
+});
+
+test.run();
