@@ -10,8 +10,10 @@ export {
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export { currentSignal, type CallOptions } from './rpc/peer.ts';
+export { currentDeadline } from './rpc/context.ts';
+export type { StreamWindow } from './rpc/streams.ts';
 export { withOptions } from './rpc/call-options.ts';
-export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
+export type { Remote, RemoteObject, RemoteStream, LocalArg, ProxyMethods } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';

@@ -3,7 +3,7 @@
  * `@ts-expect-error` line must fail to compile, or tsc reports it unused.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { createEndpoint, proxy, releaseProxy, transfer, wrap, type ProxyMarked, type Remote } from '../src/index.ts';
+import { createEndpoint, proxy, releaseProxy, transfer, withOptions, wrap, type ProxyMarked, type Remote } from '../src/index.ts';
 import type { Counter } from './conformance/api.ts';
 import type { ConformanceApi } from './conformance/harness.ts';
 
@@ -94,4 +94,31 @@ function marks(): void {
   expectType<Equal<typeof cb, (() => number) & ProxyMarked>>();
 }
 
-export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks };
+async function streams(): Promise<void> {
+  // A function returning an async generator gives an async iterator of its items.
+  const it = await api.count(3);
+  expectType<Equal<typeof it, AsyncIterableIterator<number>>>();
+  for await (const n of it) expectType<Equal<typeof n, number>>();
+  for await (const r of await api.records(1)) expectType<Equal<typeof r.at, Date>>();
+  // A ReadableStream stays one.
+  expectType<Equal<Awaited<ReturnType<typeof api.readable>>, ReadableStream<number>>>();
+  const gen = async function* (): AsyncGenerator<number> {
+    yield 1;
+  };
+  const words = async function* (): AsyncGenerator<string> {
+    yield 'one';
+  };
+  // An async iterable argument is checked against the parameter's item type.
+  expectType<Equal<ReturnType<typeof api.sum>, Promise<number>>>();
+  await api.sum(gen());
+  await api.sum(new ReadableStream<number>());
+  // @ts-expect-error: sum takes numbers
+  await api.sum(words());
+  // withOptions keeps the remote's type, nested paths included.
+  const timed = withOptions(api, { timeout: 1 });
+  expectType<Equal<typeof timed.count, typeof api.count>>();
+  // @ts-expect-error: not a call option
+  withOptions(api, { timeot: 1 });
+}
+
+export { functions, callbacks, proxies, classesAndProperties, remoteFunction, marks, streams };

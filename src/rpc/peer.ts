@@ -19,6 +19,8 @@ import type { MessageTransport } from '../transport/types.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
+import { deadlineReason, inheritedTimeout, withDeadline } from './context.ts';
+import { StreamTable, type StreamWindow } from './streams.ts';
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -42,6 +44,8 @@ export interface PeerOptions {
   errorStacks?: boolean;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
+  /** How far a stream's producer may run ahead of this side consuming it. */
+  streamWindow?: StreamWindow;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -84,6 +88,8 @@ export function currentSignal(): AbortSignal {
   }
   return dispatchingPeer.signalFor(dispatchingId);
 }
+/** The peer serving the call now being dispatched (for tests that read its tables). */
+export const servingPeer = (): Peer | undefined => dispatchingPeer;
 const noop = (): void => {};
 
 /**
@@ -103,6 +109,8 @@ export class Peer {
   private readonly idleWaiters: Array<() => void> = [];
   /** AbortControllers of served calls whose callee asked for `currentSignal()`. */
   private controllers: Map<number, AbortController> | undefined;
+  /** Open streams both ways, made on first use (see streams.ts). */
+  private streams: StreamTable | undefined;
   readonly codec: WireCodec;
 
   constructor(
@@ -110,7 +118,12 @@ export class Peer {
     private readonly options: PeerOptions = {},
   ) {
     this.codec = new WireCodec(
-      { exportValue: (v) => this.exportValue(v), importHandle: (id) => createRemote(this, id) },
+      {
+        exportValue: (v) => this.exportValue(v),
+        importHandle: (id) => createRemote(this, id),
+        exportStream: (v) => this.streamTable().exportStream(v),
+        importStream: (id, readable) => this.streamTable().importStream(id, readable),
+      },
       options.transferHandlers,
     );
     transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
@@ -156,7 +169,10 @@ export class Peer {
     if (handle !== 0) msg.h = handle;
     if (kind !== CallKind.Apply) msg.k = kind;
     if (enc?.x) msg.x = enc.x;
-    const timeout = opts?.timeout ?? this.options.timeout;
+    let timeout = opts?.timeout ?? this.options.timeout;
+    // Inside a served call with a deadline, a call onward gets no more than the time left.
+    const left = inheritedTimeout();
+    if (left !== undefined && !(timeout && timeout < left)) timeout = left;
     if (timeout) msg.d = timeout;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
@@ -190,7 +206,8 @@ export class Peer {
     const p = this.settle(id);
     if (!p) return;
     p.reject(err);
-    if (!this.closedBy) this.transport.send({ t: MsgType.Cancel, i: id }, undefined, noop);
+    if (this.closedBy) return;
+    this.transport.send(err instanceof CallTimeoutError ? { t: MsgType.Cancel, i: id, r: 1 } : { t: MsgType.Cancel, i: id }, undefined, noop);
   }
 
   private settle(id: number): Pending | undefined {
@@ -243,7 +260,8 @@ export class Peer {
         return this.serve(m);
       case MsgType.Return: {
         const p = this.settle(m.i);
-        if (!p) return;
+        // A late reply to a call given up on: the streams it carries would wait for a consumer forever.
+        if (!p) return this.streams?.drop(m.x);
         try {
           p.resolve(m.x ? this.codec.decode([m.v], m.x)[0] : m.v);
         } catch (err) {
@@ -258,10 +276,16 @@ export class Peer {
       }
       case MsgType.Release:
         return this.released(m.h);
-      case MsgType.Cancel:
+      case MsgType.Cancel: {
         // The callee hears it only if it asked for currentSignal(); nothing is interrupted by force.
-        this.controllers?.get(m.i)?.abort(new CallAbortedError('the caller aborted this call'));
+        const c = this.controllers?.get(m.i);
+        if (!c) return;
+        this.controllers!.delete(m.i);
+        c.abort(m.r === 1 ? deadlineReason() : new CallAbortedError('the caller aborted this call'));
         return;
+      }
+      default:
+        return this.streamTable().receive(m);
     }
   }
 
@@ -280,7 +304,7 @@ export class Peer {
     dispatchingPeer = this;
     dispatchingId = m.i;
     try {
-      result = this.dispatch(m);
+      result = m.d === undefined ? this.dispatch(m) : withDeadline(Date.now() + m.d, () => this.dispatch(m));
       // Promise.resolve turns a thenable whose `then` throws into a rejection
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
@@ -402,21 +426,24 @@ export class Peer {
   private replyThrow(id: number, thrown: unknown): void {
     this.controllers?.delete(id);
     if (this.closedBy) return;
-    const custom = this.codec.handlerFor('throw');
-    let e: unknown;
-    try {
-      e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown, this.options.errorStacks !== false);
-    } catch (err) {
-      // A getter on the error that throws, say. Throwing here would leave the
-      // call pending and escape the message handler.
-      e = { k: 1, n: 'Error', m: `the call failed, and what it threw could not be encoded: ${messageOf(err)}` };
-    }
+    const e = this.encodeError(thrown);
     this.transport.send({ t: MsgType.Throw, i: id, e }, undefined, (err) => {
       if (err instanceof ChannelClosedError) return;
       // Over a size limit the message itself may be what is too big; then say why it could not be sent.
       const m = err instanceof FarcallError ? `the call failed, and what it threw could not be sent: ${err.message}` : messageOf(thrown);
       this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m } }, undefined, noop);
     });
+  }
+
+  private encodeError(thrown: unknown): unknown {
+    const custom = this.codec.handlerFor('throw');
+    try {
+      return custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown, this.options.errorStacks !== false);
+    } catch (err) {
+      // A getter on the error that throws, say. Throwing here would leave the
+      // call pending and escape the message handler.
+      return { k: 1, n: 'Error', m: `it failed, and what it threw could not be encoded: ${messageOf(err)}` };
+    }
   }
 
   private decodeError(e: unknown): unknown {
@@ -458,8 +485,36 @@ export class Peer {
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
     for (const value of this.exported.values()) callFinalizer(value);
     this.exported.clear();
+    this.streams?.close(err);
     for (const w of this.idleWaiters.splice(0)) w();
     for (const l of this.closeListeners.splice(0)) l(cause);
+  }
+
+  private streamTable(): StreamTable {
+    return (this.streams ??= new StreamTable(
+      {
+        codec: this.codec,
+        send: (msg, transfer, onError) => (this.closedBy ? undefined : this.transport.send(msg, transfer, onError)),
+        encodeError: (thrown) => this.encodeError(thrown),
+        decodeError: (e) => this.decodeError(e),
+        fail: (err) => this.close(err),
+      },
+      this.options.streamWindow,
+      this.options.maxHandles,
+    ));
+  }
+
+  /** How many entries each table holds: calls awaited, calls served, objects lent, streams both ways. */
+  tables(): { pending: number; serving: number; signals: number; handles: number; producing: number; consuming: number } {
+    const s = this.streams;
+    return {
+      pending: this.pending.size,
+      serving: this.serving,
+      signals: this.controllers?.size ?? 0,
+      handles: this.exported.size,
+      producing: s?.producing.size ?? 0,
+      consuming: s?.consuming.size ?? 0,
+    };
   }
 
   private closedError(): Error {
