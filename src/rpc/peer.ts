@@ -292,6 +292,7 @@ export class Peer {
   private serve(m: CallMsg): void {
     const max = this.options.maxInFlight;
     if (max !== undefined && this.serving >= max) {
+      this.streams?.drop(m.x);
       if (m.i !== 0) {
         this.replyThrow(m.i, new QueueFullError(`${formatPath(m.p)}() was refused: this ${this.label} is already serving ${max} calls (maxInFlight ${max}); retry once some finish`));
       }
@@ -358,8 +359,9 @@ export class Peer {
   }
 
   private dispatch(m: CallMsg): unknown {
-    const target = this.target(m.h ?? 0);
+    // Arguments first: a stream among them is then the callee's to drop, even when the target is not there.
     const args = this.codec.decode(m.a, m.x);
+    const target = this.target(m.h ?? 0);
     switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {
         const { holder, value } = resolvePath(target, m.p);
@@ -486,6 +488,8 @@ export class Peer {
     for (const value of this.exported.values()) callFinalizer(value);
     this.exported.clear();
     this.streams?.close(err);
+    for (const c of this.controllers?.values() ?? []) c.abort(err);
+    this.controllers?.clear();
     for (const w of this.idleWaiters.splice(0)) w();
     for (const l of this.closeListeners.splice(0)) l(cause);
   }
