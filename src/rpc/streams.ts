@@ -235,9 +235,9 @@ export class StreamTable {
     this.producing.delete(p.id);
     if (p.timer) clearImmediate(p.timer);
     p.batch = [];
-    const it = p.it;
-    if (!it) return;
     try {
+      // One never started is ended too: a generator's finally runs, a ReadableStream is cancelled.
+      const it = p.it ?? (p.source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       const r = err !== undefined && it.throw ? it.throw(err) : it.return?.();
       void r?.then(noop, noop);
     } catch {

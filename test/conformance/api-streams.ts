@@ -3,6 +3,8 @@
  * (re-exported by api.ts, so every transport serves it).
  */
 import { currentDeadline, currentSignal, transfer } from '../../src/index.ts';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { servingPeer } from '../../src/rpc/peer.ts';
 
 let finallies = 0;
@@ -153,6 +155,18 @@ export async function heldStream(): Promise<AsyncGenerator<number>> {
 /** Lets every held call answer. */
 export function releaseHeld(): void {
   for (const r of held.splice(0)) r();
+}
+
+/** Collects garbage here, with or without --expose-gc, and lets finalizers run. */
+export async function collectNow(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Takes an argument and never reads it. */
+export function ignore(_items: AsyncIterable<unknown>): string {
+  return 'ignored';
 }
 
 /** The serving connection's tables (pending calls, served calls, signals, handles, streams). */

@@ -124,6 +124,22 @@ export function streamCases(test: Test, tc: TransportCase, api: () => Api, withO
     isError(caught, TypeError, ['no more, thanks']);
   });
 
+  test('stream: an argument stream the callee drops unread is stopped, a missing method’s too', async () => {
+    let stopped = 0;
+    async function* unread(): AsyncGenerator<number> {
+      try {
+        yield 1;
+      } finally {
+        stopped++;
+      }
+    }
+    const started = (gen: AsyncGenerator<number>): AsyncGenerator<number> => (void gen.next(), gen);
+    assert.is(await api().ignore(started(unread())), 'ignored');
+    const loose = api() as unknown as { nothingHere(x: unknown): Promise<unknown> };
+    await rejection(loose.nothingHere(started(unread())));
+    await until(5000, 'both unread streams stopped', async () => (await api().collectNow(), stopped === 2));
+  });
+
   test('flow control: a slow consumer holds the producer to the window (1,000 items; 4 MiB of buffers)', async () => {
     let consumed = 0;
     const start = await api().producedCount();
