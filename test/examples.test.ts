@@ -49,4 +49,13 @@ test('daemon: clients write, a watcher hears both, the daemon stops cleanly', as
   assert.match(out, 'daemon stopped (exit code 0)');
 });
 
+test('records: a worker streams parsed records of a large file; the main thread stops early and the worker stops reading', async () => {
+  const out = await example('records/main.ts');
+  assert.match(out, 'generated 500,000 lines');
+  assert.match(out, 'stopped at record 2321 (Lima, 9999) after 2,321 records');
+  const parsed = Number(/the worker parsed ([\d,]+) of 500,000 lines/.exec(out)?.[1]?.replace(/,/g, ''));
+  assert.ok(parsed >= 2321 && parsed <= 2321 + 1000, `the worker parsed ${parsed} lines`);
+  assert.match(out, 'its reader closed: true');
+});
+
 test.run();
