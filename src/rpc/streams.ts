@@ -291,8 +291,8 @@ class Consumer {
     this.usedItems++;
     this.usedBytes += sizeOf(v);
     const w = this.table.window;
-    // Credit goes back in halves of the window: the producer keeps going while this side works through the rest.
-    if (!this.ended && (this.usedItems * 2 >= w.items || this.usedBytes * 2 >= w.bytes)) {
+    // Credit goes back a quarter of the window at a time: the producer keeps going while this side works through the rest.
+    if (!this.ended && (this.usedItems * 4 >= w.items || this.usedBytes * 4 >= w.bytes)) {
       this.grant(this.usedItems, this.usedBytes);
       this.usedItems = 0;
       this.usedBytes = 0;
