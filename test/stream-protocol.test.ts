@@ -5,7 +5,9 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, expose, wrap } from '../src/index.ts';
+import { ChannelClosedError, NotCloneableError, expose, wrap } from '../src/index.ts';
+import { Peer } from '../src/rpc/peer.ts';
+import { targetOf } from '../src/rpc/remote.ts';
 import { MsgType, invalidMessage, type Message } from '../src/protocol.ts';
 import { unpackPortData } from '../src/transport/port.ts';
 import { within } from './deadline.ts';
@@ -92,6 +94,29 @@ test('a stream id that arrives twice costs the sender its connection', async () 
   port2.postMessage({ t: MsgType.Return, i: c2.i, v: undefined, x: [[0, 'stream', 3]] });
   assert.match(String(await within(2000, 'the second call', again)), /stream 3 arrived twice/);
   port2.close();
+});
+
+test('a stream argument of a call that cannot be sent is stopped, not kept for ever', async () => {
+  const { port1, port2 } = new MessageChannel();
+  expose({ sum: async (it: AsyncIterable<number>) => it && 0 }, port1);
+  const api = wrap<{ sum(it: AsyncIterable<number>, extra: unknown): Promise<number> }>(port2);
+  let stopped = 0;
+  async function* gen(): AsyncGenerator<number> {
+    try {
+      yield 1;
+    } finally {
+      stopped++;
+    }
+  }
+  const started = (g: AsyncGenerator<number>): AsyncGenerator<number> => (void g.next(), g);
+  // Refused while encoding (a bare function), then by postMessage (a method inside an object).
+  assert.instance(await rejection(api.sum(started(gen()), () => 1)), NotCloneableError);
+  assert.instance(await rejection(api.sum(started(gen()), { f() {} })), NotCloneableError);
+  await within(2000, 'both generators stopped', (async () => {
+    while (stopped < 2) await new Promise<void>((resolve) => setImmediate(resolve));
+  })());
+  assert.is((targetOf(api) as Peer).tables().producing, 0);
+  port1.close();
 });
 
 test('streamWindow: the producer runs at most the consumer’s window ahead of it', async () => {

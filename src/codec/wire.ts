@@ -17,6 +17,8 @@ export interface HandleTable {
   exportStream?(value: object): number;
   /** An async iterator (or a ReadableStream when `readable`) over the other side's stream `id`. */
   importStream?(id: number, readable: boolean): unknown;
+  /** Ends the streams `x` registered: the message that carried them will not be sent. */
+  unsent?(x: Specials): void;
 }
 
 /** Names value `i` of a call to `path` in an error message. */
@@ -49,35 +51,41 @@ export class WireCodec {
     let x: Specials | undefined;
     let transfer: Transferable[] | undefined;
     const userHandlers = this.local !== undefined || transferHandlers.size > 2;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if ((typeof v !== 'object' && typeof v !== 'function') || v === null) continue;
-      if (isProxied(v)) {
-        (x ??= []).push([i, 'proxy', this.handles.exportValue(v)]);
-        values[i] = undefined;
-        continue;
-      }
-      const t = transfersOf(v);
-      if (t !== undefined) (transfer ??= []).push(...t);
-      if (userHandlers) {
-        const hit = this.applyHandlers(v);
-        if (hit) {
-          (x ??= []).push([i, hit[0], hit[1]]);
-          if (hit[2].length) (transfer ??= []).push(...hit[2]);
+    try {
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if ((typeof v !== 'object' && typeof v !== 'function') || v === null) continue;
+        if (isProxied(v)) {
+          (x ??= []).push([i, 'proxy', this.handles.exportValue(v)]);
           values[i] = undefined;
           continue;
         }
+        const t = transfersOf(v);
+        if (t !== undefined) (transfer ??= []).push(...t);
+        if (userHandlers) {
+          const hit = this.applyHandlers(v);
+          if (hit) {
+            (x ??= []).push([i, hit[0], hit[1]]);
+            if (hit[2].length) (transfer ??= []).push(...hit[2]);
+            values[i] = undefined;
+            continue;
+          }
+        }
+        if (this.handles.exportStream && isStreamable(v)) {
+          (x ??= []).push([i, v instanceof ReadableStream ? 'readable' : 'stream', this.handles.exportStream(v)]);
+          values[i] = undefined;
+          continue;
+        }
+        if (typeof v === 'function') {
+          throw new NotCloneableError(
+            `${what(i, path)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
+          );
+        }
       }
-      if (this.handles.exportStream && isStreamable(v)) {
-        (x ??= []).push([i, v instanceof ReadableStream ? 'readable' : 'stream', this.handles.exportStream(v)]);
-        values[i] = undefined;
-        continue;
-      }
-      if (typeof v === 'function') {
-        throw new NotCloneableError(
-          `${what(i, path)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
-        );
-      }
+    } catch (err) {
+      // What was registered for this message will never be sent.
+      if (x) this.handles.unsent?.(x);
+      throw err;
     }
     // Nothing special, the usual case: no result object to allocate.
     return x === undefined && transfer === undefined ? undefined : { x, transfer };

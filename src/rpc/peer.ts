@@ -123,6 +123,7 @@ export class Peer {
         importHandle: (id) => createRemote(this, id),
         exportStream: (v) => this.streamTable().exportStream(v),
         importStream: (id, readable) => this.streamTable().importStream(id, readable),
+        unsent: (x) => this.streams?.unsent(x),
       },
       options.transferHandlers,
     );
@@ -220,7 +221,9 @@ export class Peer {
   }
 
   private readonly onSendError = (err: unknown, msg: Message): void => {
-    if (msg.t !== MsgType.Call || msg.i === 0) return;
+    if (msg.t !== MsgType.Call) return;
+    this.streams?.unsent(msg.x);
+    if (msg.i === 0) return;
     const p = this.settle(msg.i);
     if (!p) return;
     if (err instanceof FarcallError) return p.reject(err);
@@ -418,6 +421,7 @@ export class Peer {
     const msg: Message = { t: MsgType.Return, i: id, v: values[0] };
     if (enc?.x) msg.x = enc.x;
     this.transport.send(msg, enc?.transfer, (err) => {
+      this.streams?.unsent(msg.x);
       // A closed channel has no one to tell; anything else (a result over
       // maxMessageSize, say) must still reach the caller, or its call hangs.
       if (err instanceof ChannelClosedError) return;

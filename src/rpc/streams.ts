@@ -117,6 +117,14 @@ export class StreamTable {
     for (const id of streamIds(x)) this.host.send({ t: MsgType.StreamCancel, s: id }, undefined, noop);
   }
 
+  /** Ends this side's streams a message that could not be sent carried: no one will ever read them. */
+  unsent(x: Specials | undefined): void {
+    for (const id of streamIds(x)) {
+      const p = this.producing.get(id);
+      if (p) this.stop(p, undefined);
+    }
+  }
+
   receive(m: StreamMsg): void {
     switch (m.t) {
       case MsgType.StreamData:
