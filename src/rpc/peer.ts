@@ -267,6 +267,8 @@ export class Peer {
         if (!p) return this.streams?.drop(m.x);
         try {
           p.resolve(m.x ? this.codec.decode([m.v], m.x)[0] : m.v);
+          // The call's signal goes on aborting the streams it returned.
+          if (p.signal && m.x) this.streams?.abortWith(m.x, p.signal, p.path);
         } catch (err) {
           p.reject(err);
         }

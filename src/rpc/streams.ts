@@ -2,7 +2,7 @@ import type { WireCodec } from '../codec/wire.ts';
 import { ChannelClosedError, FarcallError, NotCloneableError, ProtocolError } from '../errors.ts';
 import { MsgType, type Message, type Specials, type StreamMsg } from '../protocol.ts';
 import type { SendErrorHandler, Transferable } from '../transport/types.ts';
-import { messageOf } from './failures.ts';
+import { aborted, messageOf } from './failures.ts';
 
 /**
  * Async iterables across a connection (DESIGN.md, "streams"). A value with
@@ -115,6 +115,11 @@ export class StreamTable {
   /** Stops the other side's streams carried by a reply no one waits for any more. */
   drop(x: Specials | undefined): void {
     for (const id of streamIds(x)) this.host.send({ t: MsgType.StreamCancel, s: id }, undefined, noop);
+  }
+
+  /** Ends the streams `x` brought from the other side with a CallAbortedError when `signal` aborts. */
+  abortWith(x: Specials, signal: AbortSignal, path: string[]): void {
+    for (const id of streamIds(x)) this.consuming.get(id)?.abortWith(signal, path);
   }
 
   /** Ends this side's streams a message that could not be sent carried: no one will ever read them. */
@@ -262,6 +267,7 @@ class Consumer {
   private started = false;
   ended = false;
   private failure: { e: unknown } | undefined;
+  private unwatch: (() => void) | undefined;
   /** Items and bytes consumed since credit was last granted. */
   private usedItems = 0;
   private usedBytes = 0;
@@ -331,10 +337,17 @@ class Consumer {
     while (this.waiters.length > 0 && this.batches.length > 0) this.waiters.shift()!.resolve({ value: this.take(), done: false });
   }
 
+  abortWith(signal: AbortSignal, path: string[]): void {
+    const onAbort = (): void => this.cancel(undefined, { e: aborted(path, signal) });
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.unwatch = () => signal.removeEventListener('abort', onAbort);
+  }
+
   /** The producer finished, threw, or the connection closed. */
   end(failure: { e: unknown } | undefined): void {
     if (this.ended) return;
     this.ended = true;
+    this.unwatch?.();
     this.table.consuming.delete(this.id);
     collected.unregister(this);
     const waiters = this.waiters.splice(0);
@@ -343,14 +356,14 @@ class Consumer {
     for (const w of waiters) w.resolve(DONE);
   }
 
-  /** The consumer stops early: the producer is told, nothing here waits any more. */
-  cancel(thrown?: { e: unknown }): void {
+  /** The consumer stops early: the producer is told (`thrown` is thrown into it); here the stream ends, with `failure` if given. */
+  cancel(thrown?: { e: unknown }, failure?: { e: unknown }): void {
     if (this.ended) return;
     const msg: Message = { t: MsgType.StreamCancel, s: this.id };
     if (thrown) msg.e = this.table.host.encodeError(thrown.e);
     this.table.host.send(msg, undefined, noop);
     this.batches = [];
-    this.end(undefined);
+    this.end(failure);
   }
 
   /** The iterator was collected without being ended. */

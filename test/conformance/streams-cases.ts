@@ -209,6 +209,20 @@ export function streamCases(test: Test, tc: TransportCase, api: () => Api, withO
     assert.is(await api().lastAbortReason(), 'CallAbortedError: the caller aborted this call');
   });
 
+  test('abort: the signal of a call that returned a stream ends the stream too, on both sides', async () => {
+    const ac = new AbortController();
+    const before = await api().finallyCount();
+    const it = (await withOptions(api(), { signal: ac.signal }).count(1e9))[Symbol.asyncIterator]();
+    assert.is((await it.next()).value, 0);
+    ac.abort(new Error('enough streaming'));
+    const err = await rejection((async () => {
+      for (;;) await it.next();
+    })());
+    isError(err, CallAbortedError, ['count()']);
+    assert.is(((err as Error).cause as Error).message, 'enough streaming');
+    await until(2000, 'the producer’s finally', async () => (await api().finallyCount()) > before);
+  });
+
   test('timeout: the callee’s signal fires, saying the deadline passed', async () => {
     isError(await rejection(withOptions(api(), { timeout: 30 }).waitForAbort()), CallTimeoutError);
     assert.match((await api().lastAbortReason())!, /^CallTimeoutError: .*deadline/);
