@@ -119,12 +119,13 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, ...limits } = this.options;
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, streamWindow, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
     const peer = new Peer(transport, {
       timeout,
       transferHandlers,
       maxInFlight,
+      streamWindow,
       // This connection has nowhere else to send calls: say so at once rather than have the server wait.
       onDrain: () => {
         sendDrain(peer);

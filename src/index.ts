@@ -11,8 +11,10 @@ export {
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export { currentSignal, type CallOptions } from './rpc/peer.ts';
 export { currentCall, type CallContext, type ClientInfo } from './rpc/context.ts';
+export { currentDeadline } from './rpc/deadline.ts';
+export type { StreamWindow } from './rpc/streams.ts';
 export { withOptions } from './rpc/call-options.ts';
-export type { Remote, RemoteObject, LocalArg, ProxyMethods, Local, LocalObject, ProxyOrClone, UnproxyOrClone } from './rpc/remote.ts';
+export type { Remote, RemoteObject, RemoteStream, LocalArg, ProxyMethods, Local, LocalObject, ProxyOrClone, UnproxyOrClone } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
 export { connect, type ConnectOptions, type Connection, type ConnectionEvents, type ReconnectOptions } from './connect.ts';

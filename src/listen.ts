@@ -73,7 +73,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, streamWindow, ...limits } = options;
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
@@ -94,6 +94,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       maxHandles,
       maxInFlight,
       errorStacks,
+      streamWindow,
       onDrain: () => drainAnswered(peer),
     });
     peer.expose(api);

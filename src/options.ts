@@ -1,5 +1,6 @@
 import type { TransferHandlerMap } from './codec/handlers.ts';
 import { describe } from './codec/marks.ts';
+import type { StreamWindow } from './rpc/streams.ts';
 
 /** Options every connection takes, whatever carries it. */
 export interface PeerSettings {
@@ -7,6 +8,12 @@ export interface PeerSettings {
   transferHandlers?: TransferHandlerMap;
   /** Default deadline for every call made on this connection, in milliseconds. */
   timeout?: number;
+  /**
+   * How far the producer of a stream this side reads may run ahead of it:
+   * `{ items, bytes }`, default `{ items: 1000, bytes: 4 MiB }` (bytes of
+   * strings and buffers among the items).
+   */
+  streamWindow?: StreamWindow;
 }
 
 /**
@@ -19,7 +26,7 @@ export interface PeerSettings {
 export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
 
 /** The option names of PeerSettings, for entry points whose options extend it. */
-export const PEER_OPTIONS = { transferHandlers: true, timeout: true } as const satisfies OptionNames<PeerSettings>;
+export const PEER_OPTIONS = { transferHandlers: true, timeout: true, streamWindow: true } as const satisfies OptionNames<PeerSettings>;
 
 /**
  * Throws a TypeError when `options` is not an object, or has an own key that
@@ -73,6 +80,22 @@ export function checkPeerSettings(fn: string, options: unknown): asserts options
     throw new TypeError(`${fn}() option transferHandlers must be a Map of name to handler`);
   }
   checkMs(fn, 'timeout', o.timeout);
+  checkStreamWindow(fn, o.streamWindow);
+}
+
+const STREAM_WINDOW = { items: true, bytes: true } as const satisfies OptionNames<StreamWindow>;
+
+function checkStreamWindow(fn: string, w: unknown): void {
+  if (w === undefined) return;
+  if (typeof w !== 'object' || w === null) throw new TypeError(`${fn}() option streamWindow must be an object { items?, bytes? }, got ${describe(w)}`);
+  for (const key of Object.keys(w)) {
+    if (!Object.hasOwn(STREAM_WINDOW, key)) throw new TypeError(`${fn}() option streamWindow has no ${key}${suggestion(key, Object.keys(STREAM_WINDOW))}; it takes items and bytes`);
+  }
+  for (const [name, v] of Object.entries(w)) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= 2 ** 32)) {
+      throw new TypeError(`${fn}() option streamWindow.${name} must be a whole number from 1 to 2^32, got ${describe(v)}`);
+    }
+  }
 }
 
 /** The longest delay setTimeout honours; a longer one fires at once. */

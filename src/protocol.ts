@@ -11,7 +11,19 @@
  */
 export const PROTOCOL_VERSION = 3;
 
-export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5, Drain: 11 } as const;
+export const MsgType = {
+  Call: 0,
+  Return: 1,
+  Throw: 2,
+  Release: 3,
+  Cancel: 4,
+  Bye: 5,
+  StreamData: 6,
+  StreamCredit: 7,
+  StreamEnd: 8,
+  StreamCancel: 9,
+  Drain: 11,
+} as const;
 
 /**
  * A child process's last words before an uncaught error kills it, so the
@@ -69,7 +81,41 @@ export interface ReleaseMsg {
 export interface CancelMsg {
   t: typeof MsgType.Cancel;
   i: number;
+  /** 1: the caller's deadline passed (absent: the caller aborted). */
+  r?: 1;
 }
+
+/** Items of stream `s`, producer to consumer; `x` as a call's, indexed by item. */
+export interface StreamDataMsg {
+  t: typeof MsgType.StreamData;
+  s: number;
+  v: unknown[];
+  x?: Specials;
+}
+
+/** Consumer to producer: `n` more items and `b` more bytes may come. */
+export interface StreamCreditMsg {
+  t: typeof MsgType.StreamCredit;
+  s: number;
+  n: number;
+  b: number;
+}
+
+/** Producer to consumer: the stream is over; `e` (a thrown value, encoded) when it failed. */
+export interface StreamEndMsg {
+  t: typeof MsgType.StreamEnd;
+  s: number;
+  e?: unknown;
+}
+
+/** Consumer to producer: stop; `e` (encoded) is thrown into the producer when present. */
+export interface StreamCancelMsg {
+  t: typeof MsgType.StreamCancel;
+  s: number;
+  e?: unknown;
+}
+
+export type StreamMsg = StreamDataMsg | StreamCreditMsg | StreamEndMsg | StreamCancelMsg;
 
 /**
  * A server going offline tells each client so (like HTTP/2's GOAWAY): send
@@ -81,9 +127,11 @@ export interface DrainMsg {
   t: typeof MsgType.Drain;
 }
 
-export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg | DrainMsg;
+export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg | StreamMsg | DrainMsg;
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+/** A stream's credit: whole, and small enough that sums of it stay exact. */
+const isCount = (v: unknown): v is number => isId(v) && v <= 2 ** 32;
 
 function isPath(p: unknown): boolean {
   if (!Array.isArray(p)) return false;
@@ -125,7 +173,17 @@ export function invalidMessage(m: unknown): string | undefined {
     case MsgType.Release:
       return isId(msg.h) ? undefined : 'release without a valid handle';
     case MsgType.Cancel:
+      if (msg.r !== undefined && msg.r !== 1) return 'cancel with an unknown reason';
       return isId(msg.i) ? undefined : 'cancel without a valid id';
+    case MsgType.StreamData:
+      if (!isId(msg.s)) return 'stream items without a valid stream id';
+      if (!Array.isArray(msg.v)) return 'stream items are not a list';
+      return isSpecials(msg.x) ? undefined : 'stream items have malformed special values';
+    case MsgType.StreamCredit:
+      return isId(msg.s) && isCount(msg.n) && isCount(msg.b) ? undefined : 'stream credit without a valid stream id or counts';
+    case MsgType.StreamEnd:
+    case MsgType.StreamCancel:
+      return isId(msg.s) ? undefined : 'stream end or cancel without a valid stream id';
     case MsgType.Drain:
       return undefined;
     default:

@@ -146,7 +146,12 @@ export function startChild(href: string, options: ChildSettings, role: 'child' |
   });
   // The child's hello comes once its module has loaded; the caller's start timeout bounds that wait.
   const transport = new ChildTransport(child, { ...options, helloTimeout: Infinity });
-  const peer = new Peer(transport, { timeout: options.timeout, transferHandlers: options.transferHandlers, maxInFlight: options.maxInFlight });
+  const peer = new Peer(transport, {
+    timeout: options.timeout,
+    transferHandlers: options.transferHandlers,
+    maxInFlight: options.maxInFlight,
+    streamWindow: options.streamWindow,
+  });
   // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
   // without a listener it would be an uncaught exception in this process.
   child.on('error', (err) => peer.close(new ChannelClosedError(`the child process failed: ${err.message}`, { cause: err })));

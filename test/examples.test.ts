@@ -59,4 +59,13 @@ test('services: a client calling thumbs by name sees one instance killed and ano
   assert.is((out.match(/^ {2}pid \d+: \d+ calls$/gm) ?? []).length, 4, 'every instance served calls');
 });
 
+test('records: a worker streams parsed records of a large file; the main thread stops early and the worker stops reading', async () => {
+  const out = await example('records/main.ts');
+  assert.match(out, 'generated 500,000 lines');
+  assert.match(out, 'stopped at record 2321 (Lima, 9999) after 2,321 records');
+  const parsed = Number(/the worker parsed ([\d,]+) of 500,000 lines/.exec(out)?.[1]?.replace(/,/g, ''));
+  assert.ok(parsed >= 2321 && parsed <= 2321 + 1000, `the worker parsed ${parsed} lines`);
+  assert.match(out, 'its reader closed: true');
+});
+
 test.run();

@@ -11,6 +11,7 @@ import {
   releaseProxy,
   serve,
   transfer,
+  withOptions,
   wrap,
   type Local,
   type LocalObject,

@@ -10,7 +10,7 @@ export interface Figure {
   median: number;
   min: number;
   max: number;
-  unit: 'µs' | 'ms' | 'calls/s' | 'tasks/s' | 'MiB/s';
+  unit: 'µs' | 'ms' | 'calls/s' | 'tasks/s' | 'MiB/s' | 'items/s';
 }
 
 export interface Latency {

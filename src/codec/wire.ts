@@ -4,12 +4,21 @@ import type { Specials } from '../protocol.ts';
 import { proxyTransferHandler, throwTransferHandler, transferHandlers, type TransferHandlerMap } from './handlers.ts';
 import { isProxied, transfersOf } from './marks.ts';
 
+/** Anything async iterable (not passed by reference) travels as a stream. */
+const isStreamable = (v: object): boolean => typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+
 /** The connection's handle table, as the wire layer sees it. */
 export interface HandleTable {
   /** Registers a value passed by reference; returns its handle id. */
   exportValue(value: object): number;
   /** A proxy for a handle the other side exported. */
   importHandle(id: number): unknown;
+  /** Registers an async iterable to be streamed; returns its stream id. */
+  exportStream?(value: object): number;
+  /** An async iterator (or a ReadableStream when `readable`) over the other side's stream `id`. */
+  importStream?(id: number, readable: boolean): unknown;
+  /** Ends the streams `x` registered: the message that carried them will not be sent. */
+  unsent?(x: Specials): void;
 }
 
 /** Names value `i` of a call to `path` in an error message. */
@@ -42,30 +51,41 @@ export class WireCodec {
     let x: Specials | undefined;
     let transfer: Transferable[] | undefined;
     const userHandlers = this.local !== undefined || transferHandlers.size > 2;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if ((typeof v !== 'object' && typeof v !== 'function') || v === null) continue;
-      if (isProxied(v)) {
-        (x ??= []).push([i, 'proxy', this.handles.exportValue(v)]);
-        values[i] = undefined;
-        continue;
-      }
-      const t = transfersOf(v);
-      if (t !== undefined) (transfer ??= []).push(...t);
-      if (userHandlers) {
-        const hit = this.applyHandlers(v);
-        if (hit) {
-          (x ??= []).push([i, hit[0], hit[1]]);
-          if (hit[2].length) (transfer ??= []).push(...hit[2]);
+    try {
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if ((typeof v !== 'object' && typeof v !== 'function') || v === null) continue;
+        if (isProxied(v)) {
+          (x ??= []).push([i, 'proxy', this.handles.exportValue(v)]);
           values[i] = undefined;
           continue;
         }
+        const t = transfersOf(v);
+        if (t !== undefined) (transfer ??= []).push(...t);
+        if (userHandlers) {
+          const hit = this.applyHandlers(v);
+          if (hit) {
+            (x ??= []).push([i, hit[0], hit[1]]);
+            if (hit[2].length) (transfer ??= []).push(...hit[2]);
+            values[i] = undefined;
+            continue;
+          }
+        }
+        if (this.handles.exportStream && isStreamable(v)) {
+          (x ??= []).push([i, v instanceof ReadableStream ? 'readable' : 'stream', this.handles.exportStream(v)]);
+          values[i] = undefined;
+          continue;
+        }
+        if (typeof v === 'function') {
+          throw new NotCloneableError(
+            `${what(i, path)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
+          );
+        }
       }
-      if (typeof v === 'function') {
-        throw new NotCloneableError(
-          `${what(i, path)} is a function, which cannot be cloned; pass it by reference with proxy(fn)`,
-        );
-      }
+    } catch (err) {
+      // What was registered for this message will never be sent.
+      if (x) this.handles.unsent?.(x);
+      throw err;
     }
     // Nothing special, the usual case: no result object to allocate.
     return x === undefined && transfer === undefined ? undefined : { x, transfer };
@@ -98,6 +118,12 @@ export class WireCodec {
         throw new ProtocolError('a proxy value arrived without a valid handle');
       }
       return this.handles.importHandle(payload);
+    }
+    if ((name === 'stream' || name === 'readable') && this.handles.importStream) {
+      if (typeof payload !== 'number' || !Number.isInteger(payload) || payload < 1) {
+        throw new ProtocolError('a stream arrived without a valid stream id');
+      }
+      return this.handles.importStream(payload, name === 'readable');
     }
     const h = this.handlerFor(name);
     if (!h) throw new ProtocolError(`a value arrived for transfer handler "${name}", which is not registered here`);

@@ -20,6 +20,8 @@ import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
 import { formatPath, reachable, readPath, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
+import { deadlineReason, inheritedTimeout, withDeadline } from './deadline.ts';
+import { StreamTable, type StreamWindow } from './streams.ts';
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -45,6 +47,8 @@ export interface PeerOptions {
   createEndpoint?: (value: unknown) => MessagePort;
   /** The other side sent Drain (see protocol.ts): a notice to a client, an answer to a server. */
   onDrain?: () => void;
+  /** How far a stream's producer may run ahead of this side consuming it. */
+  streamWindow?: StreamWindow;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -76,7 +80,7 @@ const NO_ARGS: unknown[] = [];
 let dispatchingPeer: Peer | undefined;
 let dispatchingId = 0;
 
-/** The peer whose call (one-way ones too) is being dispatched now, if any (for rpc/context.ts). */
+/** The peer whose call (one-way ones too) is being dispatched now, if any (for rpc/context.ts, and tests that read its tables). */
 export const servingPeer = (): Peer | undefined => dispatchingPeer;
 
 /**
@@ -113,6 +117,8 @@ export class Peer {
   private readonly idleWaiters: Array<() => void> = [];
   /** AbortControllers of served calls whose callee asked for `currentSignal()`. */
   private controllers: Map<number, AbortController> | undefined;
+  /** Open streams both ways, made on first use (see streams.ts). */
+  private streams: StreamTable | undefined;
   readonly codec: WireCodec;
 
   constructor(
@@ -120,7 +126,13 @@ export class Peer {
     private readonly options: PeerOptions = {},
   ) {
     this.codec = new WireCodec(
-      { exportValue: (v) => this.exportValue(v), importHandle: (id) => this.importHandle(id) },
+      {
+        exportValue: (v) => this.exportValue(v),
+        importHandle: (id) => this.importHandle(id),
+        exportStream: (v) => this.streamTable().exportStream(v),
+        importStream: (id, readable) => this.streamTable().importStream(id, readable),
+        unsent: (x) => this.streams?.unsent(x),
+      },
       options.transferHandlers,
     );
     transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
@@ -195,7 +207,10 @@ export class Peer {
     if (handle !== 0) msg.h = handle;
     if (kind !== CallKind.Apply) msg.k = kind;
     if (enc?.x) msg.x = enc.x;
-    const timeout = opts?.timeout ?? this.options.timeout;
+    let timeout = opts?.timeout ?? this.options.timeout;
+    // Inside a served call with a deadline, a call onward gets no more than the time left.
+    const left = inheritedTimeout();
+    if (left !== undefined && !(timeout && timeout < left)) timeout = left;
     if (timeout) msg.d = timeout;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
@@ -230,7 +245,8 @@ export class Peer {
     const p = this.settle(id);
     if (!p) return;
     p.reject(err);
-    if (!this.closedBy) this.transport.send({ t: MsgType.Cancel, i: id }, undefined, noop);
+    if (this.closedBy) return;
+    this.transport.send(err instanceof CallTimeoutError ? { t: MsgType.Cancel, i: id, r: 1 } : { t: MsgType.Cancel, i: id }, undefined, noop);
   }
 
   private settle(id: number): Pending | undefined {
@@ -244,7 +260,9 @@ export class Peer {
   }
 
   private readonly onSendError = (err: unknown, msg: Message): void => {
-    if (msg.t !== MsgType.Call || msg.i === 0) return;
+    if (msg.t !== MsgType.Call) return;
+    this.streams?.unsent(msg.x);
+    if (msg.i === 0) return;
     const p = this.settle(msg.i);
     if (!p) return;
     if (err instanceof FarcallError) return p.reject(err);
@@ -299,9 +317,12 @@ export class Peer {
         return this.serve(m);
       case MsgType.Return: {
         const p = this.settle(m.i);
-        if (!p) return;
+        // A late reply to a call given up on: the streams it carries would wait for a consumer forever.
+        if (!p) return this.streams?.drop(m.x);
         try {
           p.resolve(m.x ? this.codec.decode([m.v], m.x)[0] : m.v);
+          // The call's signal goes on aborting the streams it returned.
+          if (p.signal && m.x) this.streams?.abortWith(m.x, p.signal, p.path);
         } catch (err) {
           p.reject(err);
         }
@@ -314,19 +335,26 @@ export class Peer {
       }
       case MsgType.Release:
         return this.released(m.h);
-      case MsgType.Cancel:
+      case MsgType.Cancel: {
         // The callee hears it only if it asked for currentSignal(); nothing is interrupted by force.
-        this.controllers?.get(m.i)?.abort(new CallAbortedError('the caller aborted this call'));
+        const c = this.controllers?.get(m.i);
+        if (!c) return;
+        this.controllers!.delete(m.i);
+        c.abort(m.r === 1 ? deadlineReason() : new CallAbortedError('the caller aborted this call'));
         return;
+      }
       case MsgType.Drain:
         this.options.onDrain?.();
         return;
+      default:
+        return this.streamTable().receive(m);
     }
   }
 
   private serve(m: CallMsg): void {
     const max = this.options.maxInFlight;
     if (max !== undefined && this.serving >= max) {
+      this.streams?.drop(m.x);
       if (m.i !== 0) {
         this.replyThrow(m.i, new QueueFullError(`${formatPath(m.p)}() was refused: this ${this.label} is already serving ${max} calls (maxInFlight ${max}); retry once some finish`));
       }
@@ -339,7 +367,7 @@ export class Peer {
     dispatchingPeer = this;
     dispatchingId = m.i;
     try {
-      result = this.dispatch(m);
+      result = m.d === undefined ? this.dispatch(m) : withDeadline(Date.now() + m.d, () => this.dispatch(m));
       // Promise.resolve turns a thenable whose `then` throws into a rejection
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
@@ -393,8 +421,9 @@ export class Peer {
   }
 
   private dispatch(m: CallMsg): unknown {
-    const target = this.builtins && m.h === undefined && reachable(this.builtins, m.p[0] ?? '') ? this.builtins : this.target(m.h ?? 0);
+    // Arguments first: a stream among them is then the callee's to drop, even when the target is not there.
     const args = this.codec.decode(m.a, m.x);
+    const target = this.builtins && m.h === undefined && reachable(this.builtins, m.p[0] ?? '') ? this.builtins : this.target(m.h ?? 0);
     switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {
         const { holder, value } = resolvePath(target, m.p);
@@ -451,6 +480,7 @@ export class Peer {
     const msg: Message = { t: MsgType.Return, i: id, v: values[0] };
     if (enc?.x) msg.x = enc.x;
     this.transport.send(msg, enc?.transfer, (err) => {
+      this.streams?.unsent(msg.x);
       // A closed channel has no one to tell; anything else (a result over
       // maxMessageSize, say) must still reach the caller, or its call hangs.
       if (err instanceof ChannelClosedError) return;
@@ -461,21 +491,24 @@ export class Peer {
   private replyThrow(id: number, thrown: unknown): void {
     this.controllers?.delete(id);
     if (this.closedBy) return;
-    const custom = this.codec.handlerFor('throw');
-    let e: unknown;
-    try {
-      e = custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown, this.options.errorStacks !== false);
-    } catch (err) {
-      // A getter on the error that throws, say. Throwing here would leave the
-      // call pending and escape the message handler.
-      e = { k: 1, n: 'Error', m: `the call failed, and what it threw could not be encoded: ${messageOf(err)}` };
-    }
+    const e = this.encodeError(thrown);
     this.transport.send({ t: MsgType.Throw, i: id, e }, undefined, (err) => {
       if (err instanceof ChannelClosedError) return;
       // Over a size limit the message itself may be what is too big; then say why it could not be sent.
       const m = err instanceof FarcallError ? `the call failed, and what it threw could not be sent: ${err.message}` : messageOf(thrown);
       this.transport.send({ t: MsgType.Throw, i: id, e: { k: 1, n: 'Error', m } }, undefined, noop);
     });
+  }
+
+  private encodeError(thrown: unknown): unknown {
+    const custom = this.codec.handlerFor('throw');
+    try {
+      return custom ? { k: 2, v: custom.serialize({ value: thrown })[0] } : encodeThrown(thrown, this.options.errorStacks !== false);
+    } catch (err) {
+      // A getter on the error that throws, say. Throwing here would leave the
+      // call pending and escape the message handler.
+      return { k: 1, n: 'Error', m: `it failed, and what it threw could not be encoded: ${messageOf(err)}` };
+    }
   }
 
   private decodeError(e: unknown): unknown {
@@ -517,8 +550,31 @@ export class Peer {
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(err);
     for (const value of this.exported.values()) callFinalizer(value);
     this.exported.clear();
+    this.streams?.close(err);
+    for (const c of this.controllers?.values() ?? []) c.abort(err);
+    this.controllers?.clear();
     for (const w of this.idleWaiters.splice(0)) w();
     for (const l of this.closeListeners.splice(0)) l(cause);
+  }
+
+  private streamTable(): StreamTable {
+    return (this.streams ??= new StreamTable(
+      {
+        codec: this.codec,
+        send: (msg, transfer, onError) => (this.closedBy ? undefined : this.transport.send(msg, transfer, onError)),
+        encodeError: (thrown) => this.encodeError(thrown),
+        decodeError: (e) => this.decodeError(e),
+        fail: (err) => this.close(err),
+      },
+      this.options.streamWindow,
+      this.options.maxHandles,
+    ));
+  }
+
+  /** How many entries each table holds (for tests): calls awaited and served, signals, objects lent, streams both ways. */
+  tables(): Record<string, number> {
+    const [pending, serving, signals, handles] = [this.pending.size, this.serving, this.controllers?.size ?? 0, this.exported.size];
+    return { pending, serving, signals, handles, producing: this.streams?.producing.size ?? 0, consuming: this.streams?.consuming.size ?? 0 };
   }
 
   private closedError(): Error {

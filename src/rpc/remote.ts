@@ -17,8 +17,9 @@ export type RemoteTarget = Pick<Peer, 'call' | 'release'>;
  */
 type Promisify<T> = Promise<Awaited<T>>;
 
-/** What a value passed by reference becomes on the other side. */
-export type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : T;
+/** What a value passed by reference becomes on the other side; a stream arrives as an async iterator (a ReadableStream stays one). */
+export type ProxyOrClone<T> = T extends ProxyMarked ? Remote<T> : RemoteStream<T>;
+export type RemoteStream<T> = T extends ReadableStream<infer X> ? ReadableStream<X> : T extends AsyncIterable<infer X> ? AsyncIterableIterator<X> : T;
 
 /**
  * What an argument may be: a function must be marked with `proxy()` to
@@ -113,6 +114,9 @@ const remotes = new WeakMap<object, { state: HandleState; path: string[] }>();
 export function isRemote(value: unknown): boolean {
   return typeof value === 'function' && remotes.has(value);
 }
+
+/** What a remote's calls go through: its peer, or a connection that swaps peers (for tests that read its tables). */
+export const targetOf = (value: unknown): RemoteTarget | undefined => (typeof value === 'function' ? remotes.get(value)?.state.peer : undefined);
 
 /**
  * The same proxy (its path included) whose calls carry `options`, merged

@@ -212,3 +212,5 @@ export function collectGarbage(): number {
 export function pid(): number {
   return process.pid;
 }
+
+export * from './api-streams.ts';

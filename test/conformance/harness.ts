@@ -19,6 +19,7 @@ import {
   type Remote,
 } from '../../src/index.ts';
 import { difference } from './compare.ts';
+import { streamCases } from './streams-cases.ts';
 import { valueMatrix } from './values.ts';
 import { within } from '../deadline.ts';
 
@@ -56,7 +57,7 @@ export interface TransportCase {
 const CRASH_DEADLINE_MS = 100;
 
 /** The reason `p` rejected with; fails the test if it fulfils. */
-async function rejection(p: unknown): Promise<unknown> {
+export async function rejection(p: unknown): Promise<unknown> {
   try {
     await p;
   } catch (err) {
@@ -75,7 +76,7 @@ function failure(use: () => unknown): Promise<unknown> {
 }
 
 
-function isError(e: unknown, Class: abstract new (...args: never[]) => Error, includes: string[] = []): asserts e is Error {
+export function isError(e: unknown, Class: abstract new (...args: never[]) => Error, includes: string[] = []): asserts e is Error {
   assert.instance(e, Class, `expected a ${Class.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
   for (const s of includes) assert.ok((e as Error).message.includes(s), `"${(e as Error).message}" should mention "${s}"`);
 }
@@ -444,6 +445,8 @@ export function runConformance(tc: TransportCase): void {
     assert.throws(() => withOptions(api(), { timeout: -1 }), /timeout must be a non-negative number/);
     assert.throws(() => withOptions({}, { timeout: 1 }), /expects a remote/);
   });
+
+  streamCases(test, tc, api, withOwn);
 
   // ---- closing and crashing ---------------------------------------------------
 

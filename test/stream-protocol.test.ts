@@ -1,0 +1,156 @@
+/**
+ * Streams against a peer that breaks the rules, and the window option.
+ * A hand-written side speaks the protocol over a MessageChannel.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ChannelClosedError, NotCloneableError, expose, wrap } from '../src/index.ts';
+import { Peer } from '../src/rpc/peer.ts';
+import { targetOf } from '../src/rpc/remote.ts';
+import { MsgType, invalidMessage, type Message } from '../src/protocol.ts';
+import { unpackPortData } from '../src/transport/port.ts';
+import { within } from './deadline.ts';
+
+/** Messages the farcall side sends, as they arrive on the hand-written side. */
+function listen(port: MessagePort): { next(t: number): Promise<Message & Record<string, unknown>> } {
+  const got: Message[] = [];
+  let wake: (() => void) | undefined;
+  port.on('message', (data) => {
+    got.push(...unpackPortData(data));
+    wake?.();
+  });
+  return {
+    async next(t) {
+      for (;;) {
+        const i = got.findIndex((m) => m.t === t);
+        if (i >= 0) return got.splice(i, 1)[0] as Message & Record<string, unknown>;
+        await within(2000, `a message of type ${t}`, new Promise<void>((resolve) => (wake = resolve)));
+      }
+    },
+  };
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  return assert.unreachable('expected a rejection');
+}
+
+test('invalidMessage: every field of the stream messages is checked', () => {
+  const bad: unknown[] = [
+    { t: MsgType.StreamData, s: -1, v: [] },
+    { t: MsgType.StreamData, s: 1, v: 'x' },
+    { t: MsgType.StreamData, s: 1, v: [], x: [[0, 'stream']] },
+    { t: MsgType.StreamCredit, s: 1, n: 1.5, b: 0 },
+    { t: MsgType.StreamCredit, s: 1, n: 1, b: 2 ** 40 },
+    { t: MsgType.StreamCredit, s: 1, n: 1 },
+    { t: MsgType.StreamEnd, s: '1' },
+    { t: MsgType.StreamCancel },
+    { t: MsgType.Cancel, i: 1, r: 2 },
+  ];
+  for (const m of bad) assert.type(invalidMessage(m), 'string', JSON.stringify(m));
+  const good: unknown[] = [
+    { t: MsgType.StreamData, s: 1, v: [1, 2], x: [[0, 'proxy', 3]] },
+    { t: MsgType.StreamCredit, s: 1, n: 1000, b: 4 << 20 },
+    { t: MsgType.StreamEnd, s: 1, e: { k: 0, v: 1 } },
+    { t: MsgType.StreamCancel, s: 1 },
+    { t: MsgType.Cancel, i: 1, r: 1 },
+  ];
+  for (const m of good) assert.is(invalidMessage(m), undefined, JSON.stringify(m));
+});
+
+test('a producer that sends more items than its credit costs itself the connection', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const api = wrap<{ items(): AsyncIterable<number> }>(port1, { streamWindow: { items: 4 } });
+  const other = listen(port2);
+  const call = api.items();
+  const c = await other.next(MsgType.Call);
+  port2.postMessage({ t: MsgType.Return, i: c.i, v: undefined, x: [[0, 'stream', 7]] });
+  const it = (await call)[Symbol.asyncIterator]();
+  const first = it.next();
+  const credit = await other.next(MsgType.StreamCredit);
+  assert.equal([credit.s, credit.n], [7, 4]);
+  port2.postMessage({ t: MsgType.StreamData, s: 7, v: [1, 2, 3, 4, 5] });
+  const err = await within(2000, 'next() after an overrun', rejection(first));
+  assert.instance(err, ChannelClosedError);
+  assert.match((err as Error).message, /5 items with credit for 4/);
+  port2.close();
+});
+
+test('a stream id that arrives twice costs the sender its connection', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const api = wrap<{ two(): [AsyncIterable<number>, AsyncIterable<number>] }>(port1);
+  const other = listen(port2);
+  const call = api.two();
+  const c = await other.next(MsgType.Call);
+  port2.postMessage({ t: MsgType.Return, i: c.i, v: undefined, x: [[0, 'stream', 3]] });
+  await call;
+  const again = rejection(api.two());
+  const c2 = await other.next(MsgType.Call);
+  port2.postMessage({ t: MsgType.Return, i: c2.i, v: undefined, x: [[0, 'stream', 3]] });
+  assert.match(String(await within(2000, 'the second call', again)), /stream 3 arrived twice/);
+  port2.close();
+});
+
+test('a stream argument of a call that cannot be sent is stopped, not kept for ever', async () => {
+  const { port1, port2 } = new MessageChannel();
+  expose({ sum: async (it: AsyncIterable<number>) => it && 0 }, port1);
+  const api = wrap<{ sum(it: AsyncIterable<number>, extra: unknown): Promise<number> }>(port2);
+  let stopped = 0;
+  async function* gen(): AsyncGenerator<number> {
+    try {
+      yield 1;
+    } finally {
+      stopped++;
+    }
+  }
+  const started = (g: AsyncGenerator<number>): AsyncGenerator<number> => (void g.next(), g);
+  // Refused while encoding (a bare function), then by postMessage (a method inside an object).
+  assert.instance(await rejection(api.sum(started(gen()), () => 1)), NotCloneableError);
+  assert.instance(await rejection(api.sum(started(gen()), { f() {} })), NotCloneableError);
+  await within(2000, 'both generators stopped', (async () => {
+    while (stopped < 2) await new Promise<void>((resolve) => setImmediate(resolve));
+  })());
+  assert.is((targetOf(api) as Peer).tables().producing, 0);
+  port1.close();
+});
+
+test('streamWindow: the producer runs at most the consumer’s window ahead of it', async () => {
+  const { port1, port2 } = new MessageChannel();
+  let produced = 0;
+  expose(
+    {
+      async *numbers() {
+        for (let i = 0; i < 500; i++) {
+          produced++;
+          yield i;
+        }
+      },
+    },
+    port1,
+  );
+  const api = wrap<{ numbers(): AsyncIterable<number> }>(port2, { streamWindow: { items: 10 } });
+  let consumed = 0;
+  for await (const _ of await api.numbers()) {
+    consumed++;
+    // Let the producer run as far as it may before the next item is taken.
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.ok(produced - consumed <= 10, `${produced - consumed} items ahead`);
+  }
+  assert.is(consumed, 500);
+  port1.close();
+});
+
+test('streamWindow: a bad window is refused naming what is wrong', () => {
+  const { port1 } = new MessageChannel();
+  assert.throws(() => wrap(port1, { streamWindow: { itmes: 5 } as never }), /streamWindow has no itmes \(did you mean items\?\)/);
+  assert.throws(() => wrap(port1, { streamWindow: { items: 0 } }), /streamWindow.items must be a whole number/);
+  assert.throws(() => wrap(port1, { streamWindow: 5 as never }), /streamWindow must be an object/);
+  port1.close();
+});
+
+test.run();
