@@ -169,9 +169,12 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
     let opts: CallOptions | undefined;
     if (task.timer || task.onAbort) {
       task.controller = new AbortController();
-      opts = { signal: task.controller.signal };
+      // The caller's own signal too: it still ends a stream the task returned, after the task is settled.
+      opts = { signal: task.signal ? AbortSignal.any([task.controller.signal, task.signal]) : task.controller.signal };
     }
-    m.host.peer.call(0, CallKind.Apply, task.path, task.args, opts).then(
+    // The callee learns the time left (currentDeadline(), and calls it makes onward); the pool keeps the timer.
+    const left = task.timeout ? Math.max(1, Math.ceil(task.timeout - (performance.now() - task.calledAt))) : undefined;
+    m.host.peer.call(0, CallKind.Apply, task.path, task.args, opts, left).then(
       (v) => this.done(task, true, v),
       (e) => this.done(task, false, e),
     );

@@ -150,9 +150,9 @@ export class Peer {
     return this.root !== undefined;
   }
 
-  /** Calls this side made that await their answer (a balancer's load measure). */
+  /** Calls this side made that await their answer and streams whose next item it awaits (a balancer's load measure; a pool keeps such a worker referenced). */
   get pendingCalls(): number {
-    return this.pending.size;
+    return this.pending.size + (this.streams?.waiting ?? 0);
   }
 
   /** Calls this side is serving whose results are still pending. */
@@ -191,7 +191,11 @@ export class Peer {
 
   // ---- calling ----------------------------------------------------------
 
-  call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions): Promise<unknown> {
+  /**
+   * `told`: milliseconds the callee is told it has, for a caller that keeps
+   * the deadline's timer itself (a pool, whose deadline counts queue time).
+   */
+  call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions, told?: number): Promise<unknown> {
     if (this.closedBy) return Promise.reject(this.closedError());
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(aborted(path, signal));
@@ -212,6 +216,7 @@ export class Peer {
     const left = inheritedTimeout();
     if (left !== undefined && !(timeout && timeout < left)) timeout = left;
     if (timeout) msg.d = timeout;
+    else if (told) msg.d = told;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
       this.pending.set(id, p);
@@ -246,7 +251,9 @@ export class Peer {
     if (!p) return;
     p.reject(err);
     if (this.closedBy) return;
-    this.transport.send(err instanceof CallTimeoutError ? { t: MsgType.Cancel, i: id, r: 1 } : { t: MsgType.Cancel, i: id }, undefined, noop);
+    // A signal aborted for a deadline (a pool's) counts as one.
+    const late = err instanceof CallTimeoutError || err.cause instanceof CallTimeoutError;
+    this.transport.send(late ? { t: MsgType.Cancel, i: id, r: 1 } : { t: MsgType.Cancel, i: id }, undefined, noop);
   }
 
   private settle(id: number): Pending | undefined {
@@ -565,6 +572,7 @@ export class Peer {
         encodeError: (thrown) => this.encodeError(thrown),
         decodeError: (e) => this.decodeError(e),
         fail: (err) => this.close(err),
+        waitingChanged: () => this.pendingChanged(),
       },
       this.options.streamWindow,
       this.options.maxHandles,

@@ -38,6 +38,8 @@ export interface StreamHost {
   decodeError(e: unknown): unknown;
   /** Closes the connection: the other side broke the protocol. */
   fail(err: Error): void;
+  /** A consumer started or stopped waiting for items: this side waits on the other, as for a call's answer. */
+  waitingChanged(): void;
 }
 
 interface Producer {
@@ -82,6 +84,8 @@ export class StreamTable {
   readonly producing = new Map<number, Producer>();
   readonly consuming = new Map<number, Consumer>();
   readonly window: Required<StreamWindow>;
+  /** Consumers with a next() awaiting items. */
+  waiting = 0;
 
   constructor(
     readonly host: StreamHost,
@@ -292,7 +296,13 @@ class Consumer {
       const { items, bytes } = this.table.window;
       this.grant(items, bytes);
     }
+    if (this.waiters.length === 0) this.waitsChanged(1);
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private waitsChanged(by: 1 | -1): void {
+    this.table.waiting += by;
+    this.table.host.waitingChanged();
   }
 
   private take(): unknown {
@@ -334,7 +344,9 @@ class Consumer {
       return;
     }
     this.batches.push(items);
+    if (this.waiters.length === 0) return;
     while (this.waiters.length > 0 && this.batches.length > 0) this.waiters.shift()!.resolve({ value: this.take(), done: false });
+    if (this.waiters.length === 0) this.waitsChanged(-1);
   }
 
   abortWith(signal: AbortSignal, path: string[]): void {
@@ -351,6 +363,7 @@ class Consumer {
     this.table.consuming.delete(this.id);
     collected.unregister(this);
     const waiters = this.waiters.splice(0);
+    if (waiters.length > 0) this.waitsChanged(-1);
     if (failure && waiters.length > 0) waiters.shift()!.reject(failure.e);
     else this.failure = failure;
     for (const w of waiters) w.resolve(DONE);

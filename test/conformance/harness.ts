@@ -51,6 +51,11 @@ export interface TransportCase {
    * server reached over a socket, where a crash is only a closed connection.
    */
   knowsExitCause: boolean;
+  /**
+   * Calls beyond what the serving side runs at once wait in a queue (a
+   * pool): a case that fills the serving side before it unblocks it does not apply.
+   */
+  queues?: boolean;
 }
 
 /** Within this many milliseconds of a crash, every pending call has rejected (DESIGN.md, "No call hangs"). */
