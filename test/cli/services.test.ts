@@ -9,12 +9,28 @@ import { registryDirForTest, removeDir, startInstances, type InstanceProcess } f
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'src/cli.ts');
 
-function run(args: string[], registry: string): Promise<{ code: number; stdout: string; stderr: string }> {
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What a failed expectation about `r` shows. */
+const said = (r: Run): string => `exit ${r.code}, stdout: ${JSON.stringify(r.stdout)}, stderr: ${JSON.stringify(r.stderr)}`;
+
+function run(args: string[], registry: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, timeout: 30_000, env: { ...process.env, FARCALL_REGISTRY_DIR: registry } }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, timeout: 120_000, env: { ...process.env, FARCALL_REGISTRY_DIR: registry } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
     });
   });
+}
+
+/** Runs the command lines two at a time: each is a Node process compiling TypeScript, and the machine may be busy. */
+async function runAll(lines: string[][], registry: string): Promise<Run[]> {
+  const out: Run[] = [];
+  for (let i = 0; i < lines.length; i += 2) out.push(...(await Promise.all(lines.slice(i, i + 2).map((args) => run(args, registry)))));
+  return out;
 }
 
 let dir = '';
@@ -31,14 +47,14 @@ test.after(async () => {
 });
 
 test('farcall ls: one line per instance with name, id, pid, address, version and uptime; --json the same as data', async () => {
-  const [r, json] = await Promise.all([run(['ls'], dir), run(['ls', '--json'], dir)]);
-  assert.is(r.code, 0, r.stderr);
+  const [r, json] = (await runAll([['ls'], ['ls', '--json']], dir)) as [Run, Run];
+  assert.is(r.code, 0, said(r));
   const [header, ...lines] = r.stdout.trimEnd().split('\n');
   assert.match(header!, /^NAME\s+ID\s+PID\s+ADDRESS\s+VERSION\s+UPTIME$/);
   assert.is(lines.length, 2);
   const thumbs = lines.find((l) => l.startsWith('thumbs'))!;
   assert.match(thumbs, new RegExp(`^thumbs\\s+${procs[0]!.ids[0]}\\s+${procs[0]!.pid}\\s+${procs[0]!.addresses[0]}\\s+1\\.4\\.0\\s+\\d+s$`));
-  assert.is(json.code, 0, json.stderr);
+  assert.is(json.code, 0, said(json));
   const list = JSON.parse(json.stdout) as Array<{ name: string; id: string; pid: number; version: string; uptimeMs: number; metadata: Record<string, string> }>;
   assert.equal(list.map((i) => i.name).sort(), ['mailer', 'thumbs']);
   const m = list.find((i) => i.name === 'mailer')!;
@@ -49,41 +65,41 @@ test('farcall ls: one line per instance with name, id, pid, address, version and
 });
 
 test('farcall call: by service or by address, JSON in and out, exit codes 0 / 1 / 2 / 3', async () => {
-  const [ok, nested, byPath, threw, missing, noServer, badJson] = await Promise.all([
-    run(['call', 'thumbs', 'echo', '{"w":200,"tags":["a"]}'], dir),
-    run(['call', 'thumbs', 'counter.inc'], dir),
-    run(['call', procs[1]!.addresses[0]!, 'pid'], dir),
-    run(['call', 'thumbs', 'nosuch'], dir),
-    run(['call', 'nobody', 'x'], dir),
-    run(['call', join(dir, 'none.sock'), 'x'], dir),
-    run(['call', 'thumbs', 'echo', '{oops'], dir),
-  ]);
-  assert.is(ok.code, 0, ok.stderr);
+  const [ok, nested, byPath, threw, missing, noServer, badJson] = (await runAll([
+    ['call', 'thumbs', 'echo', '{"w":200,"tags":["a"]}'],
+    ['call', 'thumbs', 'counter.inc'],
+    ['call', procs[1]!.addresses[0]!, 'pid'],
+    ['call', 'thumbs', 'nosuch'],
+    ['call', 'nobody', 'x'],
+    ['call', join(dir, 'none.sock'), 'x'],
+    ['call', 'thumbs', 'echo', '{oops'],
+  ], dir)) as [Run, Run, Run, Run, Run, Run, Run];
+  assert.is(ok.code, 0, said(ok));
   assert.equal(JSON.parse(ok.stdout), { w: 200, tags: ['a'] });
-  assert.is(nested.code, 0, nested.stderr);
+  assert.is(nested.code, 0, said(nested));
   assert.is(nested.stdout.trim(), '1');
-  assert.is(byPath.code, 0, byPath.stderr);
+  assert.is(byPath.code, 0, said(byPath));
   assert.is(Number(byPath.stdout), procs[1]!.pid);
-  assert.is(threw.code, 1);
+  assert.is(threw.code, 1, said(threw));
   assert.match(threw.stderr, /nosuch\(\) threw NoSuchMethodError \(ERR_FARCALL_NO_SUCH_METHOD\): "nosuch" is not exposed/);
-  assert.is(missing.code, 3);
+  assert.is(missing.code, 3, said(missing));
   assert.match(missing.stderr, new RegExp(`no live instance of service 'nobody' in the registry at ${dir}`));
-  assert.is(noServer.code, 3);
-  assert.is(badJson.code, 2);
+  assert.is(noServer.code, 3, said(noServer));
+  assert.is(badJson.code, 2, said(badJson));
   assert.match(badJson.stderr, /argument 1 is not JSON: \{oops/);
 });
 
 test('--help for each command, the overview lists them, a short command line exits 2', async () => {
-  const [ls, call, top, bad] = await Promise.all([run(['ls', '--help'], dir), run(['call', '--help'], dir), run(['--help'], dir), run(['call', 'thumbs'], dir)]);
-  assert.is(ls.code, 0);
+  const [ls, call, top, bad] = (await runAll([['ls', '--help'], ['call', '--help'], ['--help'], ['call', 'thumbs']], dir)) as [Run, Run, Run, Run];
+  assert.is(ls.code, 0, said(ls));
   assert.match(ls.stdout, /Usage: farcall ls/);
   assert.match(ls.stdout, /--json/);
-  assert.is(call.code, 0);
+  assert.is(call.code, 0, said(call));
   assert.match(call.stdout, /Usage: farcall call <service\|address> <method>/);
   assert.match(call.stdout, /Exit codes: 0/);
   assert.match(top.stdout, /^\s+ls\s+list the services/m);
   assert.match(top.stdout, /^\s+call\s+call a method/m);
-  assert.is(bad.code, 2);
+  assert.is(bad.code, 2, said(bad));
   assert.match(bad.stderr, /farcall call: call needs a service \(or an address\) and a method/);
 });
 
@@ -92,7 +108,7 @@ test('an instance killed without deregistering is not listed, and its entry is r
   procs.push(victim);
   await victim.kill();
   const r = await run(['ls', '--json'], dir);
-  assert.is(r.code, 0, r.stderr);
+  assert.is(r.code, 0, said(r));
   assert.not.ok((JSON.parse(r.stdout) as Array<{ name: string }>).some((i) => i.name === 'doomed'));
 });
 

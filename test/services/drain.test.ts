@@ -114,22 +114,23 @@ test('rolling restart of three instance processes under continuous load: no call
       }
     };
     const load = Array.from({ length: 50 }, worker);
-    for (let i = 0; i < procs.length; i++) {
-      assert.is(await within(20_000, 'graceful stop', procs[i]!.stop()), 0);
-      const added = once(conn, 'instanceAdded');
-      procs[i] = await within(30_000, 'a new instance', startInstances(dir, 'roll'));
-      await within(5_000, 'the client hears of it', added);
+    try {
+      for (let i = 0; i < procs.length; i++) {
+        assert.is(await within(20_000, 'graceful stop', procs[i]!.stop()), 0);
+        const added = once(conn, 'instanceAdded');
+        procs[i] = await within(30_000, 'a new instance', startInstances(dir, 'roll'));
+        await within(5_000, 'the client hears of it', added);
+      }
+      // Every new instance gets calls without the client doing anything (its first dial may take a while on a busy machine).
+      await within(20_000, 'calls on every new instance', (async () => {
+        while (!procs.every((p) => seen.has(p.pid))) await new Promise((r) => setImmediate(r));
+      })());
+    } finally {
+      stop = true;
     }
-    const callsAfter = done + 200;
-    await within(10_000, 'calls on the new instances', (async () => {
-      while (done < callsAfter) await new Promise((r) => setImmediate(r));
-    })());
-    stop = true;
     await within(10_000, 'load stops', Promise.all(load));
     assert.equal(failures, []);
     assert.ok(done > 500, `${done} calls made`);
-    const report = `${JSON.stringify([...seen])}; new: ${procs.map((p) => p.pid).join(', ')}; client: ${JSON.stringify(conn.instances.map((i) => i.pid))}`;
-    for (const p of procs) assert.ok(seen.has(p.pid), `every new instance served calls: ${report}`);
     await conn.close();
   } finally {
     await Promise.all(procs.map((p) => p.kill()));
