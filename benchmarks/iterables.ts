@@ -24,17 +24,23 @@ const progress = (what: string): void => void process.stderr.write(`  measuring 
 const dir = mkdtempSync(join(tmpdir(), 'farcall-bench-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `round` (which returns items or bytes moved) `rounds` times after one warm-up; a rate per round. */
-async function rate(unit: 'items/s' | 'MiB/s', rounds: number, round: () => Promise<number>): Promise<Figure> {
-  await round();
-  const rates: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    const moved = await round();
-    const s = (performance.now() - t) / 1000;
-    rates.push(unit === 'MiB/s' ? moved / (1 << 20) / s : moved / s);
+/**
+ * Runs each of `runs` (which return the items or bytes they moved) once to
+ * warm up, then `rounds` times, taking turns, so that a machine busy with
+ * something else slows all of them alike; a figure of rates per run.
+ */
+async function rates<K extends string>(unit: 'items/s' | 'MiB/s', rounds: number, runs: Record<K, () => Promise<number>>): Promise<Record<K, Figure>> {
+  const names = Object.keys(runs) as K[];
+  const got = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let r = -1; r < rounds; r++) {
+    for (const k of names) {
+      const t = performance.now();
+      const moved = await runs[k]();
+      const s = (performance.now() - t) / 1000;
+      if (r >= 0) got[k].push(unit === 'MiB/s' ? moved / (1 << 20) / s : moved / s);
+    }
   }
-  return figure(rates, unit);
+  return Object.fromEntries(names.map((k) => [k, figure(got[k], unit)])) as Record<K, Figure>;
 }
 
 async function drain(it: AsyncIterable<unknown>): Promise<number> {
@@ -97,9 +103,11 @@ export async function iterables(o: MeasureOptions = {}): Promise<string> {
   const api = wrap<Api>(w);
   for (const kind of ['number', 'record'] as const) {
     const what = `worker: stream of small items (${kind === 'number' ? 'a number' : 'a 100-byte object'})`;
-    const stream = await rate('items/s', rounds, () => raw.run('stream', kind, 5000));
-    const post = await rate('items/s', rounds, () => raw.run('post', kind, 200_000));
-    const fc = await rate('items/s', rounds, async () => drain(await (kind === 'number' ? api.numbers(N) : api.records(N))));
+    const { stream, post, fc } = await rates('items/s', rounds, {
+      stream: () => raw.run('stream', kind, 5000),
+      post: () => raw.run('post', kind, 200_000),
+      fc: async () => drain(await (kind === 'number' ? api.numbers(N) : api.records(N))),
+    });
     rows.push({ what, who: 'ReadableStream transferred over a MessagePort', figure: stream, lowerIsBetter: false });
     rows.push({ what, who: 'one postMessage per item, no flow control', figure: post, lowerIsBetter: false });
     rows.push({ what, who: 'farcall, window 1,000', figure: fc, base: post, lowerIsBetter: false });
@@ -111,19 +119,23 @@ export async function iterables(o: MeasureOptions = {}): Promise<string> {
   const pipeServer = await startServer([fileURLToPath(here('./workers/pipe-server.mjs'))], pipePath);
   const CHUNKS = 4096;
   const SIZE = 64 * 1024;
-  const copy = await rate('MiB/s', rounds, () => rawCopy(pipePath, CHUNKS, SIZE));
-  pipeServer.kill();
   const fcPath = join(dir, 'fc.sock');
   const serverArgs = built
     ? [fileURLToPath(here('./workers/farcall-server.mjs'))]
     : ['--import', 'tsx', fileURLToPath(here('./workers/farcall-server.ts'))];
   const fcServer = await startServer(serverArgs, fcPath);
   const conn = await connect<Api>(fcPath);
-  const fcChunks = await rate('MiB/s', rounds, async () => drainBytes(await conn.api.chunks(CHUNKS, SIZE)));
-  const fcNumbers = await rate('items/s', rounds, async () => drain(await conn.api.numbers(N)));
-  const fcRecords = await rate('items/s', rounds, async () => drain(await conn.api.records(N / 2)));
+  const { copy, fcChunks } = await rates('MiB/s', rounds, {
+    copy: () => rawCopy(pipePath, CHUNKS, SIZE),
+    fcChunks: async () => drainBytes(await conn.api.chunks(CHUNKS, SIZE)),
+  });
+  const { fcNumbers, fcRecords } = await rates('items/s', rounds, {
+    fcNumbers: async () => drain(await conn.api.numbers(N)),
+    fcRecords: async () => drain(await conn.api.records(N / 2)),
+  });
   await conn.close();
   fcServer.kill();
+  pipeServer.kill();
   const chunkWhat = 'unix socket: stream of 64 KiB chunks';
   rows.push({ what: chunkWhat, who: 'raw stream.pipeline socket copy', figure: copy, lowerIsBetter: false });
   rows.push({ what: chunkWhat, who: 'farcall, transferred chunks', figure: fcChunks, base: copy, lowerIsBetter: false });
@@ -132,7 +144,7 @@ export async function iterables(o: MeasureOptions = {}): Promise<string> {
 
   return (
     table('Streams (async iterables): farcall beside the raw mechanisms', rows) +
-    `\nfarcall from ${built ? 'the build in dist/' : 'the TypeScript sources under tsx'}; each figure the median of ${rounds} rounds (after one warm-up round).\n`
+    `\nfarcall from ${built ? 'the build in dist/' : 'the TypeScript sources under tsx'}; each figure the median of ${rounds} rounds after a warm-up, the rounds of the figures compared taking turns.\n`
   );
 }
 

@@ -23,7 +23,7 @@ export interface StreamWindow {
   bytes?: number;
 }
 
-export const DEFAULT_STREAM_WINDOW = { items: 1000, bytes: 4 * 1024 * 1024 } as const;
+const DEFAULT_STREAM_WINDOW = { items: 1000, bytes: 4 * 1024 * 1024 } as const;
 
 /** Items pulled in one tick go together, up to this many (or BATCH_BYTES); then they leave at once. */
 const BATCH_ITEMS = 256;
@@ -76,7 +76,7 @@ function streamIds(x: Specials | undefined): number[] {
 }
 
 /** Every consumer whose iterator was collected before it ended tells its producer to stop. */
-const collected = new FinalizationRegistry<Consumer>((c) => c.abandon());
+const collected = new FinalizationRegistry<Consumer>((c) => c.cancel());
 
 /** The open streams of one connection, both ways. */
 export class StreamTable {
@@ -93,7 +93,7 @@ export class StreamTable {
     /** Most streams this side produces at once (maxHandles): a limit for untrusted peers. */
     private readonly max: number | undefined,
   ) {
-    this.window = { ...DEFAULT_STREAM_WINDOW, ...window };
+    this.window = { items: window?.items ?? DEFAULT_STREAM_WINDOW.items, bytes: window?.bytes ?? DEFAULT_STREAM_WINDOW.bytes };
   }
 
   /** Registers `source` to be produced for the other side; returns its stream id. */
@@ -377,11 +377,6 @@ class Consumer {
     this.table.host.send(msg, undefined, noop);
     this.batches = [];
     this.end(failure);
-  }
-
-  /** The iterator was collected without being ended. */
-  abandon(): void {
-    this.cancel();
   }
 }
 
