@@ -27,6 +27,10 @@ export const Slot = {
   ReqId: 17,
   /** Bytes of the request in its area; -1: the request went over the port. */
   ReqLen: 18,
+  /** 1: the caller spins for this reply, so a caller calling in a loop will call again at once. */
+  ReqSpins: 19,
+  /** Microseconds from the caller's last answer to this request: what the worker's spin would have to cover. */
+  ReqGap: 20,
 
   /** Bumped by the worker after every reply it makes (in its area or on the port) and once loaded. */
   Seq: 32,
@@ -129,6 +133,12 @@ function copy(from: Uint8Array, to: Uint8Array, n: number): void {
 /** Calls between probes while a side has stopped spinning: the gap doubles from the first to the last. */
 const PROBE_FIRST = 16;
 const PROBE_LAST = 256;
+/**
+ * Calls one probe spins for. A probe pays only when both sides spin: the
+ * caller's first probing call may find the worker asleep (which then spins
+ * after answering it, as the caller spun), the second finds it spinning.
+ */
+const PROBE_CALLS = 2;
 /** A spin shorter than this is not worth its clock reads: stop instead. */
 const SPIN_LEAST_US = 2;
 
@@ -139,13 +149,17 @@ const SPIN_LEAST_US = 2;
  * caller is slow to call again, or the machine is so busy that the other
  * thread is off its CPU (where a spinning thread also loses the scheduler's
  * preference for threads that slept), spinning costs CPU and saves nothing.
- * Once stopped, a side spins again now and then to find out whether it pays
- * again, less often the longer it does not.
+ * Once stopped, a side probes now and then (spins again for a call or two)
+ * to find out whether it pays again, less often the longer it does not.
  */
 export class SpinBudget {
   private us: number;
   private probeIn = 0;
   private probeGap = PROBE_FIRST;
+  /** Calls left in the current probe. */
+  private probing = 0;
+  /** Whether the spin `next()` gave is a probe. */
+  private probe = false;
 
   constructor(private readonly maxUs: number) {
     this.us = maxUs;
@@ -153,8 +167,14 @@ export class SpinBudget {
 
   /** Microseconds to spin this time. */
   next(): number {
+    this.probe = false;
     if (this.us > 0 || this.maxUs === 0) return this.us;
-    return --this.probeIn > 0 ? 0 : this.maxUs;
+    if (this.probing === 0) {
+      if (--this.probeIn > 0) return 0;
+      this.probing = PROBE_CALLS;
+    }
+    this.probe = true;
+    return this.maxUs;
   }
 
   /** What a spin of `next()`'s length (not 0) found. */
@@ -162,12 +182,19 @@ export class SpinBudget {
     if (caught) {
       this.us = this.maxUs;
       this.probeGap = PROBE_FIRST;
+      this.probing = 0;
+    } else if (this.probe) {
+      if (--this.probing === 0) this.stop();
     } else if (this.us >= 2 * SPIN_LEAST_US) {
       this.us /= 2;
     } else {
-      this.us = 0;
-      this.probeIn = this.probeGap;
-      this.probeGap = Math.min(2 * this.probeGap, PROBE_LAST);
+      this.stop();
     }
+  }
+
+  private stop(): void {
+    this.us = 0;
+    this.probeIn = this.probeGap;
+    this.probeGap = Math.min(2 * this.probeGap, PROBE_LAST);
   }
 }

@@ -126,11 +126,31 @@ function fromPort(id: number): unknown[] {
 
 const Taken = { None: 0, Answered: 1, Later: 2 } as const;
 
+/** What the caller said of the last request: whether it spins for the answer, and how long it took to call after its last answer. */
+let callerSpins = false;
+let callerGapUs = Infinity;
+
+/**
+ * How long to spin for the next request after answering one. Not at all
+ * when the caller took longer than the bound to call again last time (it
+ * does other work between calls). The full bound when the caller spins for
+ * its answers: it sees this one at once and, calling in a loop, calls again
+ * at once. Otherwise the caller sleeps, and whether the spin covers its
+ * wake-up is what this side's own budget learns.
+ */
+function spinForNext(): { us: number; adaptive: boolean } {
+  if (spin === 0 || callerGapUs > spin) return { us: 0, adaptive: false };
+  if (callerSpins) return { us: spin, adaptive: false };
+  return { us: budget.next(), adaptive: true };
+}
+
 /** Takes the request in the mailbox, if there is one, and answers it (or starts to). */
 function take(): (typeof Taken)[keyof typeof Taken] {
   if (Atomics.compareExchange(state, Slot.ReqFull, 1, 2) !== 1) return Taken.None;
   const id = state[Slot.ReqId]!;
   const n = state[Slot.ReqLen]!;
+  callerSpins = state[Slot.ReqSpins] === 1;
+  callerGapUs = state[Slot.ReqGap]!;
   let args: unknown[];
   if (n >= 0) {
     args = requests.read(n);
@@ -155,18 +175,24 @@ function take(): (typeof Taken)[keyof typeof Taken] {
  */
 function serve(): void {
   Atomics.store(state, Slot.Parked, 0);
+  let answered = false;
   for (;;) {
     const taken = take();
-    if (taken === Taken.Answered) continue;
-    const spinUs = taken === Taken.None ? budget.next() : 0;
-    if (spinUs > 0) {
-      const until = performance.now() + spinUs / 1000;
+    if (taken === Taken.Answered) {
+      answered = true;
+      continue;
+    }
+    // Woken for nothing (a doorbell whose request was taken while spinning): nothing to spin for.
+    const next = taken === Taken.None && answered ? spinForNext() : { us: 0, adaptive: false };
+    answered = false;
+    if (next.us > 0) {
+      const until = performance.now() + next.us / 1000;
       // The clock is read every 64 turns: a read costs more than a turn.
       for (let n = 0; Atomics.load(state, Slot.ReqFull) !== 1; n++) {
         if ((n & 63) === 63 && performance.now() >= until) break;
       }
       const caught = Atomics.load(state, Slot.ReqFull) === 1;
-      budget.spun(caught);
+      if (next.adaptive) budget.spun(caught);
       if (caught) continue;
     }
     Atomics.store(state, Slot.Parked, 1);

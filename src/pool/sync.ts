@@ -69,9 +69,10 @@ export interface SyncFnOptions {
    * reply, the worker on the next request after it answered. A sleeping
    * thread takes tens of microseconds to wake, a spinning one well under one,
    * so calls that come close together cost far less; an idle worker still
-   * sleeps after the bound. A side whose spins keep running out (a slow
-   * function, a caller busy between calls, a crowded machine) stops
-   * spinning and tries again now and then. 0 never spins (every call wakes a
+   * sleeps after the bound. The caller stops spinning when its spins keep
+   * running out (a slow function, a crowded machine) and tries again now
+   * and then; the worker does not spin for a caller that was slower than
+   * the bound to call again. 0 never spins (every call wakes a
    * thread). Default: 100, or 0 when this process may use only one CPU
    * (spinning there only takes the time the other side needs).
    */
@@ -133,6 +134,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   port.unref();
 
   let lastId = 0;
+  /** When the last call was answered (performance.now()): the gap to the next call tells the worker whether to spin for it. */
+  let lastAnswer = -Infinity;
   let ready = false;
   /** Why calls can no longer be made, once they cannot. */
   let gone: Error | undefined;
@@ -150,7 +153,7 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
   };
 
   /** Puts the request in the mailbox (or on the port); throws NotCloneableError when it cannot be cloned. */
-  const request = (id: number, args: unknown[]): void => {
+  const request = (id: number, args: unknown[], spins: boolean, gapUs: number): void => {
     // 2: the worker is still copying out the last request, for a moment.
     while (Atomics.load(state, Slot.ReqFull) !== 0 && Atomics.load(state, Slot.Dead) === 0);
     try {
@@ -158,6 +161,8 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
       if (n < 0) port.postMessage([id, args] satisfies Request);
       state[Slot.ReqId] = id;
       state[Slot.ReqLen] = n;
+      state[Slot.ReqSpins] = spins ? 1 : 0;
+      state[Slot.ReqGap] = gapUs;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new NotCloneableError(`the arguments of ${label} could not be cloned (${reason}); a worker function takes cloneable values only`, { cause: err });
@@ -203,10 +208,11 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
     if (Atomics.load(state, Slot.RepFull) === 1) Atomics.store(state, Slot.RepFull, 0);
     // Read before the request: the bump that follows this call's answer cannot be missed.
     let seen = Atomics.load(state, Slot.Seq);
-    request(id, args);
     const spinUs = budget.next();
+    const now = performance.now();
+    request(id, args, spinUs > 0, Math.min(Math.round((now - lastAnswer) * 1000), 0x7fffffff));
     if (spinUs > 0) {
-      const until = performance.now() + spinUs / 1000;
+      const until = now + spinUs / 1000;
       // The clock is read every 64 turns: a read costs more than a turn.
       for (let n = 0; Atomics.load(state, Slot.Seq) === seen; n++) {
         if ((n & 63) === 63 && performance.now() >= until) break;
@@ -240,7 +246,10 @@ export function createSyncFn<F extends (...args: any[]) => unknown>(
       }
       seen = Atomics.load(state, Slot.Seq);
       const value = replyTo(id);
-      if (value !== NONE) return value;
+      if (value !== NONE) {
+        lastAnswer = performance.now();
+        return value;
+      }
     }
   };
 
