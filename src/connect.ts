@@ -4,6 +4,8 @@ import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { CallKind } from './protocol.ts';
+import type { MetricsSnapshot } from './metrics/metrics.ts';
+import { governedStats, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
@@ -40,6 +42,10 @@ export interface Connection<T> extends EventEmitter<ConnectionEvents> {
   readonly connected: boolean;
   /** Closes the connection (and stops reconnecting); pending calls reject. */
   close(): Promise<void>;
+  /** Per-method figures of the calls made, and bytes in and out, across reconnects (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
 }
 
 export interface ConnectionEvents {
@@ -89,6 +95,7 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
   /** Ends the wait before the next dial, so close() does not leave a timer behind. */
   private stopWaiting: (() => void) | undefined;
   private readonly backoff: Required<ReconnectOptions> | undefined;
+  private readonly governor: SideGovernor | undefined;
 
   constructor(
     private readonly addr: ResolvedAddress,
@@ -98,6 +105,15 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     const r = options.reconnect;
     this.backoff = r ? { retries: Infinity, minDelay: 100, maxDelay: 5000, ...(r === true ? {} : r) } : undefined;
     this.api = createRemote<T>(this, 0);
+    this.governor = sideGovernor('connect', options);
+  }
+
+  stats(): MetricsSnapshot {
+    return governedStats('connect', this.governor).stats();
+  }
+
+  metrics(labels?: Readonly<Record<string, string>>): string {
+    return governedStats('connect', this.governor).metrics(labels);
   }
 
   get connected(): boolean {
@@ -106,9 +122,11 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, ...limits } = this.options;
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, use, metrics, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
-    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight });
+    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight, governor: this.governor && { client: this.governor } });
+    const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
+    if (bytes) peer.onClose(() => bytes.retire());
     if (expose !== undefined) peer.expose(expose);
     await transport.ready;
     if (this.closed) {

@@ -11,6 +11,12 @@ export {
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
 export { currentSignal, type CallOptions } from './rpc/peer.ts';
 export { withOptions } from './rpc/call-options.ts';
+export { currentMetadata, type Metadata } from './rpc/metadata.ts';
+export { MAX_METADATA_ENTRIES, MAX_METADATA_CHARS } from './protocol.ts';
+export type { Middleware, CallContext, CallSide, CallKindName, GovernSettings } from './rpc/govern.ts';
+export type { StandardSchema, Schemas } from './rpc/validation.ts';
+export { Metrics, type MetricsSnapshot, type MethodStats, type SideStats, type LatencyMs } from './metrics/metrics.ts';
+export { renderPrometheus } from './metrics/prometheus.ts';
 export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
@@ -36,5 +42,7 @@ export {
   ModuleNotFoundError,
   UnsupportedError,
   NoSuchServiceError,
+  ValidationError,
+  type ValidationIssue,
   type FarcallErrorCode,
 } from './errors.ts';

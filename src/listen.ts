@@ -3,7 +3,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
+import type { MetricsSnapshot } from './metrics/metrics.ts';
+import { governedStats, sideGovernor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
+import type { Schemas } from './rpc/validation.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
@@ -22,6 +25,8 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
    * message, cause, code and own properties travel either way.
    */
   errorStacks?: boolean;
+  /** A Standard Schema (zod, valibot, arktype...) per method, checking its arguments before it runs. */
+  schemas?: Schemas;
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
@@ -32,6 +37,7 @@ const LISTEN_OPTIONS = {
   closeTimeout: true,
   maxHandles: true,
   errorStacks: true,
+  schemas: true,
 } as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -42,6 +48,10 @@ export interface Server extends EventEmitter<ServerEvents> {
   readonly connections: number;
   /** Stops accepting, lets calls in flight finish, then closes every connection. */
   close(): Promise<void>;
+  /** Per-method figures of the calls served, and bytes in and out (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
 }
 
 export interface ServerEvents {
@@ -67,7 +77,8 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, use, metrics, schemas, ...limits } = options;
+  const governor = sideGovernor('listen', { use, metrics, schemas }, undefined, api);
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
@@ -82,10 +93,19 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), {
+      timeout,
+      transferHandlers,
+      maxHandles,
+      maxInFlight,
+      errorStacks,
+      governor: governor && { server: governor },
+    });
     peer.expose(api);
     peers.add(peer);
+    const bytes = governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
     peer.onClose((cause) => {
+      bytes?.retire();
       peers.delete(peer);
       if (isPeerFault(cause) || !(cause instanceof ChannelClosedError)) events.emit('clientError', cause);
     });
@@ -130,5 +150,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
     address: { value: where, enumerable: true },
     connections: { get: () => peers.size, enumerable: true },
     close: { value: () => (closing ??= shutdown()), enumerable: true },
+    stats: { value: () => governedStats('listen', governor).stats(), enumerable: true },
+    metrics: { value: (labels?: Readonly<Record<string, string>>) => governedStats('listen', governor).metrics(labels), enumerable: true },
   }) as Server;
 }

@@ -17,6 +17,8 @@ import {
 import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Specials } from '../protocol.ts';
 import type { MessageTransport } from '../transport/types.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
+import { clientCalls, governedCall, governedServe, serverCalls, type Governor } from './govern.ts';
+import { inheritedMetadata } from './metadata.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 
@@ -42,6 +44,8 @@ export interface PeerOptions {
   errorStacks?: boolean;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
+  /** Middleware, validation and metrics around this side's calls and the calls it serves (rpc/govern.ts). */
+  governor?: Governor;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -55,6 +59,12 @@ export interface CallOptions {
    * A single connection has nowhere else to send it and ignores it.
    */
   idempotent?: boolean | undefined;
+  /**
+   * String keys and values the callee reads with `currentMetadata()`
+   * (bounded: see MAX_METADATA_ENTRIES and MAX_METADATA_CHARS). Without
+   * it, a call made while serving a call carries that call's metadata on.
+   */
+  metadata?: Readonly<Record<string, string>> | undefined;
 }
 
 interface Pending {
@@ -141,6 +151,14 @@ export class Peer {
   // ---- calling ----------------------------------------------------------
 
   call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions): Promise<unknown> {
+    if (this.options.governor?.client !== undefined || clientCalls.start.hasSubscribers) {
+      return governedCall(this, this.options.governor?.client, handle, kind, path, args, opts);
+    }
+    return this.callDirect(handle, kind, path, args, opts);
+  }
+
+  /** A call as it leaves, past any governor (which calls it last). */
+  callDirect(handle: number, kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined): Promise<unknown> {
     if (this.closedBy) return Promise.reject(this.closedError());
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(aborted(path, signal));
@@ -158,6 +176,8 @@ export class Peer {
     if (enc?.x) msg.x = enc.x;
     const timeout = opts?.timeout ?? this.options.timeout;
     if (timeout) msg.d = timeout;
+    const metadata = opts?.metadata ?? inheritedMetadata();
+    if (metadata !== undefined) msg.m = metadata;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
       this.pending.set(id, p);
@@ -280,7 +300,10 @@ export class Peer {
     dispatchingPeer = this;
     dispatchingId = m.i;
     try {
-      result = this.dispatch(m);
+      result =
+        m.m !== undefined || this.options.governor?.server !== undefined || serverCalls.start.hasSubscribers
+          ? governedServe(this, m, this.options.governor?.server)
+          : this.dispatch(m);
       // Promise.resolve turns a thenable whose `then` throws into a rejection
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
@@ -333,9 +356,22 @@ export class Peer {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private dispatch(m: CallMsg): unknown {
+  /** Runs call `m` as the call being dispatched (currentSignal() works in it): a governed call's last step. */
+  dispatchNow(m: CallMsg, args: unknown[]): unknown {
+    const outerPeer = dispatchingPeer;
+    const outerId = dispatchingId;
+    dispatchingPeer = this;
+    dispatchingId = m.i;
+    try {
+      return this.dispatch(m, args);
+    } finally {
+      dispatchingPeer = outerPeer;
+      dispatchingId = outerId;
+    }
+  }
+
+  private dispatch(m: CallMsg, args = this.codec.decode(m.a, m.x)): unknown {
     const target = this.target(m.h ?? 0);
-    const args = this.codec.decode(m.a, m.x);
     switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {
         const { holder, value } = resolvePath(target, m.p);
