@@ -4,8 +4,9 @@ import { core } from './core.ts';
 import { pool } from './pool.ts';
 import { streams } from './streams.ts';
 import { nats } from './nats.ts';
+import { govern } from './govern.ts';
 
-const sections: Record<string, () => Promise<string>> = { core, streams, pool, nats };
+const sections: Record<string, () => Promise<string>> = { core, streams, pool, nats, govern };
 const only = process.argv.slice(2);
 console.log(`# farcall benchmarks\n\n${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, Node ${process.version}\n`);
 for (const [name, run] of Object.entries(sections)) {

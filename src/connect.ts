@@ -5,7 +5,7 @@ import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { CallKind } from './protocol.ts';
 import type { MetricsSnapshot } from './metrics/metrics.ts';
-import { governedStats, sideGovernor, type SideGovernor } from './rpc/govern.ts';
+import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
@@ -124,7 +124,7 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     const socket = await dial(this.addr);
     const { expose, reconnect, timeout, transferHandlers, maxInFlight, use, metrics, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
-    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight, governor: this.governor && { client: this.governor } });
+    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight, governor: peerGovernor('client', this.governor) });
     const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
     if (bytes) peer.onClose(() => bytes.retire());
     if (expose !== undefined) peer.expose(expose);

@@ -2,7 +2,7 @@ import { MessageChannel, parentPort } from 'node:worker_threads';
 import { describe } from './codec/marks.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { Metrics } from './metrics/metrics.ts';
-import { sideGovernor, type SideGovernor } from './rpc/govern.ts';
+import { peerGovernor, sideGovernor, type Governor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
 import type { Schemas } from './rpc/validation.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
@@ -22,7 +22,7 @@ const ENDPOINT_OPTIONS = { ...PEER_OPTIONS, schemas: true } as const satisfies O
 /** One peer per endpoint, so `expose` and `wrap` on the same port share it. */
 const peers = new WeakMap<object, Peer>();
 
-function peerFor(ep: PortLike, options: EndpointOptions | undefined, governor?: { client?: SideGovernor; server?: SideGovernor }): Peer {
+function peerFor(ep: PortLike, options: EndpointOptions | undefined, governor?: Governor): Peer {
   const existing = peers.get(ep);
   if (existing && !existing.isClosed) return existing;
   const { use, metrics, schemas, ...settings } = options ?? {};
@@ -89,7 +89,7 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
   checkOptionNames('expose', opts, ENDPOINT_OPTIONS);
   checkPeerSettings('expose', opts);
   const server = opts && sideGovernor('expose', endpointGovern('expose', opts), undefined, value);
-  peerFor(ep, opts, server && { server }).expose(value);
+  peerFor(ep, opts, peerGovernor('server', server)).expose(value);
 }
 
 /**
@@ -103,7 +103,7 @@ export function wrap<T>(endpoint: PortLike, options?: EndpointOptions): Remote<T
   checkPeerSettings('wrap', options);
   if (options?.schemas !== undefined) throw new TypeError('wrap() has no option schemas: schemas check arguments where the api is served; pass them to expose()');
   const client = options && sideGovernor('wrap', endpointGovern('wrap', options));
-  return createRemote<T>(peerFor(endpoint, options, client && { client }), 0);
+  return createRemote<T>(peerFor(endpoint, options, peerGovernor('client', client)), 0);
 }
 
 function endpointGovern(fn: string, o: EndpointOptions): EndpointOptions {

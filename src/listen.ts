@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { MetricsSnapshot } from './metrics/metrics.ts';
-import { governedStats, sideGovernor } from './rpc/govern.ts';
+import { governedStats, peerGovernor, sideGovernor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
 import type { Schemas } from './rpc/validation.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
@@ -99,7 +99,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       maxHandles,
       maxInFlight,
       errorStacks,
-      governor: governor && { server: governor },
+      governor: peerGovernor('server', governor),
     });
     peer.expose(api);
     peers.add(peer);

@@ -5,7 +5,7 @@ import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { MetricsSnapshot } from './metrics/metrics.ts';
-import { governedStats, sideGovernor, type SideGovernor } from './rpc/govern.ts';
+import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
@@ -159,7 +159,7 @@ export function startChild(href: string, options: ChildSettings, role: 'child' |
     timeout: options.timeout,
     transferHandlers: options.transferHandlers,
     maxInFlight: options.maxInFlight,
-    governor: governor && { client: governor },
+    governor: peerGovernor('client', governor),
   });
   // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
   // without a listener it would be an uncaught exception in this process.

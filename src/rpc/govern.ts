@@ -60,10 +60,22 @@ export interface SideGovernor {
   readonly schemas: ReadonlyMap<string, StandardSchema> | undefined;
 }
 
-/** The governors of a peer: around the calls it makes and around those it serves. */
+/**
+ * What a peer runs around its calls: a chain around those it makes, one
+ * around those it serves (each only when it has something to run), and
+ * metrics, which the peer records itself (a chain costs a promise per call).
+ */
 export interface Governor {
   readonly client?: SideGovernor | undefined;
   readonly server?: SideGovernor | undefined;
+  readonly metrics?: Metrics | undefined;
+}
+
+/** A peer's governor for an entry point's side governor: undefined when there is nothing to do. */
+export function peerGovernor(side: CallSide, g: SideGovernor | undefined): Governor | undefined {
+  if (g === undefined) return undefined;
+  const chain = g.use.length > 0 || g.schemas !== undefined ? g : undefined;
+  return side === 'client' ? { client: chain, metrics: g.metrics } : { server: chain, metrics: g.metrics };
 }
 
 /** Options every entry point takes to govern its calls. */
@@ -179,18 +191,9 @@ function settled(result: unknown): unknown {
 
 // ---- both sides -------------------------------------------------------------
 
-/** Metrics around the middleware chain around `last`. */
+/** The middleware chain around `last`. */
 function governed(g: SideGovernor, ctx: CallContext, last: () => unknown): Promise<unknown> {
-  const metrics = g.metrics;
-  const p = g.use.length === 0 ? promised(last) : chain(g.use, ctx, last);
-  if (metrics === undefined) return p;
-  const started = performance.now();
-  const r = metrics.begin(ctx.side, ctx.method);
-  p.then(
-    () => metrics.end(ctx.side, r, started, false),
-    (e) => metrics.end(ctx.side, r, started, true, e),
-  );
-  return p;
+  return g.use.length === 0 ? promised(last) : chain(g.use, ctx, last);
 }
 
 function chain(use: readonly Middleware[], ctx: CallContext, last: () => unknown): Promise<unknown> {

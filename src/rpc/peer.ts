@@ -19,6 +19,7 @@ import type { MessageTransport } from '../transport/types.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
 import { clientCalls, governedCall, governedServe, serverCalls, type Governor } from './govern.ts';
 import { inheritedMetadata } from './metadata.ts';
+import { meterCall } from '../metrics/metrics.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 
@@ -68,8 +69,8 @@ export interface CallOptions {
 }
 
 interface Pending {
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
   path: string[];
   args: unknown[];
   timer?: NodeJS.Timeout;
@@ -180,6 +181,7 @@ export class Peer {
     if (metadata !== undefined) msg.m = metadata;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
+      if (this.options.governor?.metrics) meterCall(this.options.governor.metrics, p, handle);
       this.pending.set(id, p);
       if (timeout) {
         p.timer = setTimeout(() => this.abandon(id, new CallTimeoutError(`${formatPath(path)}() timed out after ${timeout} ms`)), timeout);
@@ -295,6 +297,7 @@ export class Peer {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
+    const timing = m.i !== 0 ? this.options.governor?.metrics?.begin('server', m.h ?? 0, m.p) : undefined;
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
@@ -308,6 +311,7 @@ export class Peer {
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
+      timing?.fail(err);
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     } finally {
@@ -325,15 +329,18 @@ export class Peer {
       this.serving++;
       later.then(
         (v) => {
+          timing?.ok();
           this.reply(m.i, v, m.p);
           this.served();
         },
         (e) => {
+          timing?.fail(e);
           this.replyThrow(m.i, e);
           this.served();
         },
       );
     } else {
+      timing?.ok();
       this.reply(m.i, result, m.p);
     }
   }

@@ -27,7 +27,8 @@ function serving() {
 
 test('server and connection: calls, errors by code, in flight, latency and bytes, per method', async () => {
   const { api, open } = serving();
-  const server = await listen(api, tmp.path('m.sock'), { metrics: true });
+  // Every call timed, so five calls make percentiles (by default one in 16 is).
+  const server = await listen(api, tmp.path('m.sock'), { metrics: new Metrics({ timeEvery: 1 }) });
   const conn = await connect<typeof api>(server.address as string, { metrics: true });
   try {
     for (let i = 0; i < 5; i++) assert.is(await conn.api.add(i, 1), i + 1);
@@ -149,6 +150,7 @@ test('a shared Metrics over a worker port, both sides, and a pool with per-metho
   } finally {
     await pool.destroy();
   }
+  assert.throws(() => new Metrics({ timeEvery: 0 }), /timeEvery must be a whole number of at least 1/);
   isError(await (async () => { try { await listen({}, tmp.path('x.sock'), { metrics: 'yes' as never }); } catch (e) { return e; } })(), TypeError, 'option metrics must be true, false or a Metrics');
 });
 
