@@ -49,4 +49,11 @@ test('daemon: clients write, a watcher hears both, the daemon stops cleanly', as
   assert.match(out, 'daemon stopped (exit code 0)');
 });
 
+test('tracing: OpenTelemetry spans from the tracing channels make one trace across a caller, a server and its worker', async () => {
+  const out = await example('tracing/main.ts');
+  assert.match(out, 'quadruple(5) = 20');
+  assert.match(out, '4 spans in 1 trace:');
+  assert.match(out, ['  client quadruple (this process)', '    server quadruple (this process)', '      client double (this process)', '        server double (worker)'].join('\n'));
+});
+
 test.run();
