@@ -10,6 +10,7 @@ import { Peer, type CallOptions } from './rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, type StreamLimits } from './transport/stream.ts';
+import { checkAuth, Handshake, type ClientAuth } from './transport/auth.ts';
 
 export interface ReconnectOptions {
   /** Attempts after a drop before giving up. Default: no limit. */
@@ -29,10 +30,16 @@ export interface ConnectOptions extends PeerSettings, StreamLimits {
    * new connection (or reject when reconnecting gives up).
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Proves this client holds the server's secret, and checks the server
+   * holds it too, before any call: `{ secret, keyId? }`. A wrong or missing
+   * secret rejects connect() with AuthenticationError.
+   */
+  auth?: ClientAuth;
 }
 
 /** Every option connect() takes: add a name here when you add one to ConnectOptions. */
-const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true } as const satisfies OptionNames<ConnectOptions>;
+const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true, auth: true } as const satisfies OptionNames<ConnectOptions>;
 
 /** A client connection to a `listen()` server. */
 export interface Connection<T> extends EventEmitter<ConnectionEvents> {
@@ -68,6 +75,7 @@ export async function connect<T>(address: SocketAddress, options: ConnectOptions
     throw new TypeError(`connect() option expose must be an object or a function, got ${describe(options.expose)}`);
   }
   checkReconnect(options.reconnect);
+  checkAuth('connect', 'client', options.auth);
   const client = new Client<T>(addr, options);
   await client.open();
   return client;
@@ -122,8 +130,8 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, use, metrics, ...limits } = this.options;
-    const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, use, metrics, auth, ...limits } = this.options;
+    const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits, auth: auth && new Handshake('client', auth) });
     const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight, governor: peerGovernor('client', this.governor) });
     const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
     if (bytes) peer.onClose(() => bytes.retire());

@@ -16,7 +16,8 @@ export type FarcallErrorCode =
   | 'ERR_FARCALL_UNSUPPORTED'
   | 'ERR_FARCALL_NO_SUCH_SERVICE'
   | 'ERR_FARCALL_MODULE_NOT_FOUND'
-  | 'ERR_FARCALL_INVALID_ARGUMENTS';
+  | 'ERR_FARCALL_INVALID_ARGUMENTS'
+  | 'ERR_FARCALL_AUTHENTICATION';
 
 export class FarcallError extends Error {
   readonly code: FarcallErrorCode;
@@ -104,6 +105,17 @@ export class NoSuchServiceError extends FarcallError {
   }
 }
 
+/**
+ * The handshake's challenge–response failed: a wrong or missing secret, an
+ * unknown key id, a replayed handshake, or a server that cannot prove it
+ * holds the secret. No method was reached.
+ */
+export class AuthenticationError extends FarcallError {
+  constructor(message: string) {
+    super('ERR_FARCALL_AUTHENTICATION', message);
+  }
+}
+
 /** One problem a schema found: `path` starts at the argument's index (0 is the first argument). */
 export interface ValidationIssue {
   message: string;
@@ -137,4 +149,5 @@ export const farcallErrorClasses = {
   UnsupportedError,
   NoSuchServiceError,
   ValidationError,
+  AuthenticationError,
 } as const;

@@ -9,12 +9,13 @@ export {
   type ProxyMarked,
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
-export { currentSignal, type CallOptions } from './rpc/peer.ts';
+export { currentSignal, currentIdentity, type CallOptions } from './rpc/peer.ts';
 export { withOptions } from './rpc/call-options.ts';
 export { currentMetadata, type Metadata } from './rpc/metadata.ts';
 export { MAX_METADATA_ENTRIES, MAX_METADATA_CHARS } from './protocol.ts';
 export type { Middleware, CallContext, CallSide, CallKindName, GovernSettings } from './rpc/govern.ts';
 export type { StandardSchema, Schemas } from './rpc/validation.ts';
+export type { ClientAuth, ServerAuth } from './transport/auth.ts';
 export { Metrics, type MetricsSnapshot, type MethodStats, type SideStats, type LatencyMs } from './metrics/metrics.ts';
 export { renderPrometheus } from './metrics/prometheus.ts';
 export type { Remote, RemoteObject, LocalArg, ProxyMethods } from './rpc/remote.ts';
@@ -43,6 +44,7 @@ export {
   UnsupportedError,
   NoSuchServiceError,
   ValidationError,
+  AuthenticationError,
   type ValidationIssue,
   type FarcallErrorCode,
 } from './errors.ts';

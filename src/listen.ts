@@ -9,6 +9,7 @@ import { Peer } from './rpc/peer.ts';
 import type { Schemas } from './rpc/validation.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
+import { checkAuth, Handshake, type ServerAuth } from './transport/auth.ts';
 import { describe } from './codec/marks.ts';
 
 export interface ListenOptions extends PeerSettings, StreamLimits {
@@ -27,6 +28,14 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
   errorStacks?: boolean;
   /** A Standard Schema (zod, valibot, arktype...) per method, checking its arguments before it runs. */
   schemas?: Schemas;
+  /**
+   * Clients must prove they hold a secret before any call: `{ secret }`
+   * shared by all, or `{ keys: { keyId: secret } }`, one per client (its key
+   * id is then its identity). Off by default: then a Unix socket's file
+   * mode (0o600) is what keeps other users out, and TCP is open to anyone
+   * who reaches the port.
+   */
+  auth?: ServerAuth;
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
@@ -38,6 +47,7 @@ const LISTEN_OPTIONS = {
   maxHandles: true,
   errorStacks: true,
   schemas: true,
+  auth: true,
 } as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -77,7 +87,8 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, use, metrics, schemas, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, use, metrics, schemas, auth, ...limits } = options;
+  checkAuth('listen', 'server', auth);
   const governor = sideGovernor('listen', { use, metrics, schemas }, undefined, api);
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
@@ -93,7 +104,8 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), {
+    const transport = new StreamTransport(socket, socket, { label: 'client', ...limits, auth: auth && new Handshake('server', auth), identity: certificateSubject(socket) });
+    const peer = new Peer(transport, {
       timeout,
       transferHandlers,
       maxHandles,
@@ -153,4 +165,13 @@ export async function listen(api: unknown, address: SocketAddress, options: List
     stats: { value: () => governedStats('listen', governor).stats(), enumerable: true },
     metrics: { value: (labels?: Readonly<Record<string, string>>) => governedStats('listen', governor).metrics(labels), enumerable: true },
   }) as Server;
+}
+
+/**
+ * A TLS client's identity: its certificate's subject, when the server asked
+ * for one (`requestCert`) and it verified against the server's `ca`.
+ */
+function certificateSubject(socket: net.Socket): string | undefined {
+  if (!(socket instanceof tls.TLSSocket) || !socket.authorized) return undefined;
+  return socket.getPeerX509Certificate()?.subject.replace(/\n/g, ', ');
 }

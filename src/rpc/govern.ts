@@ -37,6 +37,8 @@ export interface CallContext {
   readonly metadata: Record<string, string>;
   /** The other side, as errors name it: 'worker', 'child process', 'client', 'server at /tmp/app.sock'. */
   readonly transport: string;
+  /** Who the other side proved to be: its auth key id or TLS certificate subject (see listen's `auth`). */
+  readonly identity: string | undefined;
 }
 
 /**
@@ -123,6 +125,7 @@ function checkUse(fn: string, use: unknown): readonly Middleware[] {
 /** What sends a call once its governor lets it: a peer, or a pool that queues it for a worker. */
 export interface CallSender {
   readonly label: string;
+  readonly transport?: { readonly identity?: string | undefined };
   callDirect(handle: number, kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined): Promise<unknown>;
 }
 
@@ -141,7 +144,7 @@ export function governedCall(
   traced = clientCalls.start.hasSubscribers,
 ): Promise<unknown> {
   const given = opts?.metadata ?? inheritedMetadata();
-  const ctx = context('client', peer.label, handle, kind, path, args, given ? { ...given } : {});
+  const ctx = context('client', peer.label, peer.transport?.identity, handle, kind, path, args, given ? { ...given } : {});
   const send = (): Promise<unknown> => {
     const bad = invalidMetadata(ctx.metadata);
     if (bad) return Promise.reject(new RangeError(`${ctx.method}() was not sent: ${bad}`));
@@ -166,7 +169,7 @@ function serveIn(peer: Peer, m: CallMsg, g: SideGovernor | undefined): unknown {
   const traced = serverCalls.start.hasSubscribers;
   if (g === undefined && !traced) return peer.dispatchNow(m, peer.codec.decode(m.a, m.x));
   const handle = m.h ?? 0;
-  const ctx = context('server', peer.label, handle, m.k ?? CallKind.Apply, m.p, peer.codec.decode(m.a, m.x), currentMetadata() as Record<string, string>);
+  const ctx = context('server', peer.label, peer.transport.identity, handle, m.k ?? CallKind.Apply, m.p, peer.codec.decode(m.a, m.x), currentMetadata() as Record<string, string>);
   const last = (): unknown => {
     const valid = g?.schemas && handle === 0 && m.k === undefined ? validateArgs(g.schemas, m.p, ctx.args) : undefined;
     if (valid === undefined) return settled(peer.dispatchNow(m, ctx.args));
@@ -220,9 +223,9 @@ function promised(fn: () => unknown): Promise<unknown> {
   }
 }
 
-function context(side: CallSide, transport: string, handle: number, kind: CallKind, path: readonly string[], args: unknown[], metadata: Record<string, string>): CallContext {
+function context(side: CallSide, transport: string, identity: string | undefined, handle: number, kind: CallKind, path: readonly string[], args: unknown[], metadata: Record<string, string>): CallContext {
   const method = handle === 0 ? formatPath(path) : `(ref).${path.join('.')}`;
-  return { side, method, path, kind: KIND_NAMES[kind] ?? 'apply', args, metadata, transport };
+  return { side, method, path, kind: KIND_NAMES[kind] ?? 'apply', args, metadata, transport, identity };
 }
 
 function hasKeys(o: object): boolean {

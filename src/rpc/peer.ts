@@ -95,6 +95,19 @@ export function currentSignal(): AbortSignal {
   }
   return dispatchingPeer.signalFor(dispatchingId);
 }
+
+/**
+ * Who the caller of the call now being served proved to be: its auth key
+ * id, or its TLS client certificate's subject; undefined when its
+ * connection did not authenticate. Like currentSignal(), call it
+ * synchronously at the start of an exposed function.
+ */
+export function currentIdentity(): string | undefined {
+  if (!dispatchingPeer || dispatchingId === 0) {
+    throw new Error('currentIdentity() must be called synchronously at the start of a function farcall is calling, before any await');
+  }
+  return dispatchingPeer.transport.identity;
+}
 const noop = (): void => {};
 
 /**
