@@ -154,6 +154,24 @@ test('a shared Metrics over a worker port, both sides, and a pool with per-metho
   isError(await (async () => { try { await listen({}, tmp.path('x.sock'), { metrics: 'yes' as never }); } catch (e) { return e; } })(), TypeError, 'option metrics must be true, false or a Metrics');
 });
 
+test('a served stats() hands the snapshot and the Prometheus text to a remote caller as they are', async () => {
+  const metrics = new Metrics();
+  const api = { add: (a: number, b: number) => a + b, stats: () => metrics.stats(), prometheus: () => metrics.metrics() };
+  const server = await listen(api, tmp.path('remote-stats.sock'), { metrics });
+  const conn = await connect<typeof api>(server.address as string);
+  try {
+    await conn.api.add(1, 2);
+    const remote = await conn.api.stats();
+    assert.is(remote.server.add!.calls, 1);
+    assert.equal(Object.keys(remote.server.add!.latencyMs), ['p50', 'p90', 'p99', 'max', 'mean']);
+    assert.ok(remote.bytesIn! > 0);
+    assert.match(await conn.api.prometheus(), /farcall_calls_total\{side="server",method="add"\} 1/);
+  } finally {
+    await conn.close();
+    await server.close();
+  }
+});
+
 async function waitFor(ok: () => boolean): Promise<void> {
   while (!ok()) await new Promise<void>((resolve) => setImmediate(resolve));
 }
