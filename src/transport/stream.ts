@@ -257,7 +257,11 @@ export class StreamTransport implements MessageTransport {
 
   private proof(v: unknown): void {
     const refused = (v as Hello | null)?.error;
-    if (refused !== undefined) return this.fail(decodeThrown(refused) as Error);
+    // Only a server refuses; from a client this is no proof, and onProof says so.
+    if (refused !== undefined && this.options.auth!.role === 'client') {
+      const err = decodeThrown(refused);
+      return this.fail(err instanceof AuthenticationError ? err : new AuthenticationError('the server refused the credentials'));
+    }
     this.authStep(() => this.options.auth!.onProof(v));
   }
 

@@ -165,6 +165,21 @@ test('a recorded client handshake, replayed, is refused: the server chose a new 
   }
 });
 
+test('a client cannot pass off a refusal (or anything else) as its proof', async () => {
+  const { s, errors, path } = await server({ secret: SECRET });
+  try {
+    const c = await RawClient.open(path);
+    c.write(frameOf({ farcall: PROTOCOL_VERSION, features: [], auth: { n: randomBytes(32).toString('base64') } }));
+    await c.next();
+    c.write(frameOf({ farcall: PROTOCOL_VERSION, features: [], error: { k: 1, n: 'ChannelClosedError', m: 'nothing to see' } }));
+    await c.whenClosed();
+    await reported(errors, 'sent something else where its proof of the secret belongs');
+    assert.is(served, 0);
+  } finally {
+    await s.close();
+  }
+});
+
 test('a recorded server handshake, replayed to a client, is refused: the client chose a new nonce', async () => {
   const { s, path } = await server({ secret: SECRET });
   // A relay that records what the real server says to a real client.
