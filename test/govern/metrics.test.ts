@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MessageChannel } from 'node:worker_threads';
-import { connect, createPool, expose, listen, Metrics, UnsupportedError, wrap } from '../../src/index.ts';
+import { connect, createPool, expose, listen, Metrics, spawn, UnsupportedError, wrap } from '../../src/index.ts';
 import { MsgType } from '../../src/protocol.ts';
 import { isError, RawClient, frameOf, tempDir, within } from '../streams/helpers.ts';
 
@@ -169,6 +169,20 @@ test('a served stats() hands the snapshot and the Prometheus text to a remote ca
   } finally {
     await conn.close();
     await server.close();
+  }
+});
+
+test('spawn(): metrics of the calls made to a child process', async () => {
+  const child = await spawn<typeof import('../fixtures/pool/tasks.ts')>(new URL('../fixtures/pool/tasks.ts', import.meta.url), { metrics: true, startTimeout: 60_000 });
+  try {
+    await child.api.add(1, 2);
+    await child.api.fail('x').catch(() => {});
+    const s = child.stats();
+    assert.is(s.client.add!.calls, 1);
+    assert.is(s.client.fail!.errors, 1);
+    assert.match(child.metrics(), /farcall_errors_total\{side="client",method="fail",code="ERR_UNKNOWN"\} 1/);
+  } finally {
+    await child.close();
   }
 });
 
