@@ -4,12 +4,15 @@ import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import type { CallKind } from './protocol.ts';
+import type { MetricsSnapshot } from './metrics/metrics.ts';
+import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { sendDrain } from './rpc/drain.ts';
 import { connectService, isServiceRequest, type ServiceConnection, type ServiceConnectOptions } from './services/client.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, type StreamLimits } from './transport/stream.ts';
+import { checkAuth, Handshake, type ClientAuth } from './transport/auth.ts';
 
 export interface ReconnectOptions {
   /** Attempts after a drop before giving up. Default: no limit. */
@@ -29,10 +32,16 @@ export interface ConnectOptions extends PeerSettings, StreamLimits {
    * new connection (or reject when reconnecting gives up).
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Proves this client holds the server's secret, and checks the server
+   * holds it too, before any call: `{ secret, keyId? }`. A wrong or missing
+   * secret rejects connect() with AuthenticationError.
+   */
+  auth?: ClientAuth;
 }
 
 /** Every option connect() takes: add a name here when you add one to ConnectOptions. */
-const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true } as const satisfies OptionNames<ConnectOptions>;
+const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true, auth: true } as const satisfies OptionNames<ConnectOptions>;
 
 /** A client connection to a `listen()` server. */
 export interface Connection<T> extends EventEmitter<ConnectionEvents> {
@@ -42,6 +51,10 @@ export interface Connection<T> extends EventEmitter<ConnectionEvents> {
   readonly connected: boolean;
   /** Closes the connection (and stops reconnecting); pending calls reject. */
   close(): Promise<void>;
+  /** Per-method figures of the calls made, and bytes in and out, across reconnects (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
 }
 
 export interface ConnectionEvents {
@@ -75,6 +88,7 @@ export async function connect<T>(address: SocketAddress | ServiceConnectOptions,
     throw new TypeError(`connect() option expose must be an object or a function, got ${describe(options.expose)}`);
   }
   checkReconnect(options.reconnect);
+  checkAuth('connect', 'client', options.auth);
   const client = new Client<T>(addr, options);
   await client.open();
   return client;
@@ -102,6 +116,7 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
   /** Ends the wait before the next dial, so close() does not leave a timer behind. */
   private stopWaiting: (() => void) | undefined;
   private readonly backoff: Required<ReconnectOptions> | undefined;
+  private readonly governor: SideGovernor | undefined;
 
   constructor(
     private readonly addr: ResolvedAddress,
@@ -111,6 +126,15 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     const r = options.reconnect;
     this.backoff = r ? { retries: Infinity, minDelay: 100, maxDelay: 5000, ...(r === true ? {} : r) } : undefined;
     this.api = createRemote<T>(this, 0);
+    this.governor = sideGovernor('connect', options);
+  }
+
+  stats(): MetricsSnapshot {
+    return governedStats('connect', this.governor).stats();
+  }
+
+  metrics(labels?: Readonly<Record<string, string>>): string {
+    return governedStats('connect', this.governor).metrics(labels);
   }
 
   get connected(): boolean {
@@ -119,19 +143,22 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, streamWindow, ...limits } = this.options;
-    const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, streamWindow, use, metrics, auth, ...limits } = this.options;
+    const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits, auth: auth && new Handshake('client', auth) });
     const peer = new Peer(transport, {
       timeout,
       transferHandlers,
       maxInFlight,
       streamWindow,
+      governor: peerGovernor('client', this.governor),
       // This connection has nowhere else to send calls: say so at once rather than have the server wait.
       onDrain: () => {
         sendDrain(peer);
         this.emit('drain');
       },
     });
+    const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
+    if (bytes) peer.onClose(() => bytes.retire());
     if (expose !== undefined) peer.expose(expose);
     await transport.ready;
     if (this.closed) {

@@ -2,26 +2,36 @@ import { MessageChannel, parentPort } from 'node:worker_threads';
 import { describe } from './codec/marks.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import { adaptedPort } from './node-adapter.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import { peerGovernor, sideGovernor, type Governor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
+import type { Schemas } from './rpc/validation.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { PortTransport, isPortLike, type PortLike } from './transport/port.ts';
 
 /** Options for `expose` and `wrap` on a port endpoint. */
-export type EndpointOptions = PeerSettings;
+export interface EndpointOptions extends PeerSettings {
+  /** expose() only: a Standard Schema per method checking its arguments before it runs (see README, validation). */
+  schemas?: Schemas;
+  /** Metrics to record into; read them with its `stats()`. (`true` has nowhere to be read here.) */
+  metrics?: Metrics | boolean;
+}
 
 /** Every option expose() and wrap() take: add a name here when you add one to EndpointOptions. */
-const ENDPOINT_OPTIONS = { ...PEER_OPTIONS } as const satisfies OptionNames<EndpointOptions>;
+const ENDPOINT_OPTIONS = { ...PEER_OPTIONS, schemas: true } as const satisfies OptionNames<EndpointOptions>;
 
 /** One peer per endpoint, so `expose` and `wrap` on the same port share it. */
 const peers = new WeakMap<object, Peer>();
 
-function peerFor(given: PortLike, options: EndpointOptions | undefined): Peer {
+function peerFor(given: PortLike, options: EndpointOptions | undefined, governor?: Governor): Peer {
   // comlink's Node adapter is seen through: the port itself tells when the worker exits.
   const ep = (adaptedPort(given) as PortLike | undefined) ?? given;
   const existing = peers.get(ep);
   if (existing && !existing.isClosed) return existing;
+  const { use, metrics, schemas, ...settings } = options ?? {};
   const peer = new Peer(new PortTransport(ep), {
-    ...options,
+    ...settings,
+    governor,
     createEndpoint: (value) => {
       const { port1, port2 } = new MessageChannel();
       expose(value, port1, options);
@@ -81,7 +91,8 @@ export function expose(value: unknown, endpoint?: PortLike | null, options?: End
   const opts = Array.isArray(options) ? undefined : (options as EndpointOptions | undefined);
   checkOptionNames('expose', opts, ENDPOINT_OPTIONS);
   checkPeerSettings('expose', opts);
-  peerFor(ep, opts).expose(value);
+  const server = opts && sideGovernor('expose', endpointGovern('expose', opts), undefined, value);
+  peerFor(ep, opts, peerGovernor('server', server)).expose(value);
 }
 
 /**
@@ -93,5 +104,12 @@ export function wrap<T>(endpoint: PortLike, options?: EndpointOptions): Remote<T
   checkEndpoint('wrap', endpoint);
   checkOptionNames('wrap', options, ENDPOINT_OPTIONS);
   checkPeerSettings('wrap', options);
-  return createRemote<T>(peerFor(endpoint, options), 0);
+  if (options?.schemas !== undefined) throw new TypeError('wrap() has no option schemas: schemas check arguments where the api is served; pass them to expose()');
+  const client = options && sideGovernor('wrap', endpointGovern('wrap', options));
+  return createRemote<T>(peerFor(endpoint, options, peerGovernor('client', client)), 0);
+}
+
+function endpointGovern(fn: string, o: EndpointOptions): EndpointOptions {
+  if (o.metrics === true) throw new TypeError(`${fn}() option metrics: true would record where nothing reads it; pass a Metrics (new Metrics()) and read its stats()`);
+  return o;
 }

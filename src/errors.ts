@@ -15,7 +15,9 @@ export type FarcallErrorCode =
   | 'ERR_FARCALL_QUEUE_FULL'
   | 'ERR_FARCALL_UNSUPPORTED'
   | 'ERR_FARCALL_NO_SUCH_SERVICE'
-  | 'ERR_FARCALL_MODULE_NOT_FOUND';
+  | 'ERR_FARCALL_MODULE_NOT_FOUND'
+  | 'ERR_FARCALL_INVALID_ARGUMENTS'
+  | 'ERR_FARCALL_AUTHENTICATION';
 
 export class FarcallError extends Error {
   readonly code: FarcallErrorCode;
@@ -103,6 +105,36 @@ export class NoSuchServiceError extends FarcallError {
   }
 }
 
+/**
+ * The handshake's challenge–response failed: a wrong or missing secret, an
+ * unknown key id, a replayed handshake, or a server that cannot prove it
+ * holds the secret. No method was reached.
+ */
+export class AuthenticationError extends FarcallError {
+  constructor(message: string) {
+    super('ERR_FARCALL_AUTHENTICATION', message);
+  }
+}
+
+/** One problem a schema found: `path` starts at the argument's index (0 is the first argument). */
+export interface ValidationIssue {
+  message: string;
+  path: Array<string | number>;
+}
+
+/**
+ * The arguments of a call did not match the schema given for its method
+ * where the api is served; the method did not run. `issues` lists each
+ * problem with its path.
+ */
+export class ValidationError extends FarcallError {
+  readonly issues: ValidationIssue[];
+  constructor(message: string, issues: ValidationIssue[] = []) {
+    super('ERR_FARCALL_INVALID_ARGUMENTS', message);
+    this.issues = issues;
+  }
+}
+
 /** Constructors an error may be rebuilt as when it crosses a channel. */
 export const farcallErrorClasses = {
   FarcallError,
@@ -116,4 +148,6 @@ export const farcallErrorClasses = {
   QueueFullError,
   UnsupportedError,
   NoSuchServiceError,
+  ValidationError,
+  AuthenticationError,
 } as const;

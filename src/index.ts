@@ -9,11 +9,18 @@ export {
   type ProxyMarked,
 } from './codec/marks.ts';
 export { transferHandlers, type TransferHandler, type TransferHandlerMap } from './codec/handlers.ts';
-export { currentSignal, type CallOptions } from './rpc/peer.ts';
+export { currentSignal, currentIdentity, type CallOptions } from './rpc/peer.ts';
 export { currentCall, type CallContext, type ClientInfo } from './rpc/context.ts';
 export { currentDeadline } from './rpc/deadline.ts';
 export type { StreamWindow } from './rpc/streams.ts';
 export { withOptions } from './rpc/call-options.ts';
+export { currentMetadata, type Metadata } from './rpc/metadata.ts';
+export { MAX_METADATA_ENTRIES, MAX_METADATA_CHARS } from './protocol.ts';
+export type { Middleware, CallContext as MiddlewareContext, CallSide, CallKindName, GovernSettings } from './rpc/govern.ts';
+export type { StandardSchema, Schemas } from './rpc/validation.ts';
+export type { ClientAuth, ServerAuth } from './transport/auth.ts';
+export { Metrics, type MetricsSnapshot, type MethodStats, type SideStats, type LatencyMs } from './metrics/metrics.ts';
+export { renderPrometheus } from './metrics/prometheus.ts';
 export type { Remote, RemoteObject, RemoteStream, LocalArg, ProxyMethods, Local, LocalObject, ProxyOrClone, UnproxyOrClone } from './rpc/remote.ts';
 export type { Endpoint } from './transport/port.ts';
 export { listen, type ListenOptions, type Server, type ServerEvents } from './listen.ts';
@@ -46,5 +53,8 @@ export {
   ModuleNotFoundError,
   UnsupportedError,
   NoSuchServiceError,
+  ValidationError,
+  AuthenticationError,
+  type ValidationIssue,
   type FarcallErrorCode,
 } from './errors.ts';

@@ -3,9 +3,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
+import type { MetricsSnapshot } from './metrics/metrics.ts';
+import { governedStats, peerGovernor, sideGovernor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
+import type { Schemas } from './rpc/validation.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
+import { checkAuth, Handshake, type ServerAuth } from './transport/auth.ts';
 import { describe } from './codec/marks.ts';
 import { clientOf, type ClientInfo } from './rpc/context.ts';
 import { drainAnswered } from './rpc/drain.ts';
@@ -24,6 +28,16 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
    * message, cause, code and own properties travel either way.
    */
   errorStacks?: boolean;
+  /** A Standard Schema (zod, valibot, arktype...) per method, checking its arguments before it runs. */
+  schemas?: Schemas;
+  /**
+   * Clients must prove they hold a secret before any call: `{ secret }`
+   * shared by all, or `{ keys: { keyId: secret } }`, one per client (its key
+   * id is then its identity). Off by default: then a Unix socket's file
+   * mode (0o600) is what keeps other users out, and TCP is open to anyone
+   * who reaches the port.
+   */
+  auth?: ServerAuth;
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
@@ -34,6 +48,8 @@ export const LISTEN_OPTIONS = {
   closeTimeout: true,
   maxHandles: true,
   errorStacks: true,
+  schemas: true,
+  auth: true,
 } as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -44,6 +60,10 @@ export interface Server extends EventEmitter<ServerEvents> {
   readonly connections: number;
   /** Stops accepting, lets calls in flight finish, then closes every connection. */
   close(): Promise<void>;
+  /** Per-method figures of the calls served, and bytes in and out (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
 }
 
 export interface ServerEvents {
@@ -73,7 +93,9 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, streamWindow, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, streamWindow, use, metrics, schemas, auth, ...limits } = options;
+  checkAuth('listen', 'server', auth);
+  const governor = sideGovernor('listen', { use, metrics, schemas }, undefined, api);
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
@@ -88,19 +110,23 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), {
+    const transport = new StreamTransport(socket, socket, { label: 'client', ...limits, auth: auth && new Handshake('server', auth), identity: certificateSubject(socket) });
+    const peer = new Peer(transport, {
       timeout,
       transferHandlers,
       maxHandles,
       maxInFlight,
       errorStacks,
       streamWindow,
+      governor: peerGovernor('server', governor),
       onDrain: () => drainAnswered(peer),
     });
     peer.expose(api);
     peers.add(peer);
     const client = clientOf(peer, addr.kind === 'unix' ? addr.path : `${socket.remoteAddress}:${socket.remotePort}`);
+    const bytes = governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
     peer.onClose((cause) => {
+      bytes?.retire();
       peers.delete(peer);
       if (isPeerFault(cause) || !(cause instanceof ChannelClosedError)) events.emit('clientError', cause);
       events.emit('disconnect', client, cause);
@@ -147,5 +173,16 @@ export async function listen(api: unknown, address: SocketAddress, options: List
     address: { value: where, enumerable: true },
     connections: { get: () => peers.size, enumerable: true },
     close: { value: () => (closing ??= shutdown()), enumerable: true },
+    stats: { value: () => governedStats('listen', governor).stats(), enumerable: true },
+    metrics: { value: (labels?: Readonly<Record<string, string>>) => governedStats('listen', governor).metrics(labels), enumerable: true },
   }) as Server;
+}
+
+/**
+ * A TLS client's identity: its certificate's subject, when the server asked
+ * for one (`requestCert`) and it verified against the server's `ca`.
+ */
+function certificateSubject(socket: net.Socket): string | undefined {
+  if (!(socket instanceof tls.TLSSocket) || !socket.authorized) return undefined;
+  return socket.getPeerX509Certificate()?.subject.replace(/\n/g, ', ');
 }

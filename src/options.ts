@@ -1,9 +1,10 @@
 import type { TransferHandlerMap } from './codec/handlers.ts';
 import { describe } from './codec/marks.ts';
 import type { StreamWindow } from './rpc/streams.ts';
+import type { GovernSettings } from './rpc/govern.ts';
 
 /** Options every connection takes, whatever carries it. */
-export interface PeerSettings {
+export interface PeerSettings extends GovernSettings {
   /** Transfer handlers for this connection only, looked up before the global `transferHandlers`. */
   transferHandlers?: TransferHandlerMap;
   /** Default deadline for every call made on this connection, in milliseconds. */
@@ -26,7 +27,7 @@ export interface PeerSettings {
 export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
 
 /** The option names of PeerSettings, for entry points whose options extend it. */
-export const PEER_OPTIONS = { transferHandlers: true, timeout: true, streamWindow: true } as const satisfies OptionNames<PeerSettings>;
+export const PEER_OPTIONS = { transferHandlers: true, timeout: true, streamWindow: true, use: true, metrics: true } as const satisfies OptionNames<PeerSettings>;
 
 /**
  * Throws a TypeError when `options` is not an object, or has an own key that

@@ -58,6 +58,8 @@ export interface CallMsg {
   x?: Specials;
   /** Milliseconds the caller will wait, so the callee can give up too. */
   d?: number;
+  /** Metadata: string keys and values the callee reads and carries on (see rpc/metadata.ts). */
+  m?: Record<string, string>;
 }
 
 export interface ReturnMsg {
@@ -148,6 +150,31 @@ function isSpecials(x: unknown): boolean {
   return true;
 }
 
+/** Most entries one call's metadata may have. */
+export const MAX_METADATA_ENTRIES = 64;
+/** Most characters one call's metadata may have, keys and values together. */
+export const MAX_METADATA_CHARS = 8192;
+
+/**
+ * Says why `m` is not valid call metadata (an object of string keys and
+ * values within the bounds above), or returns undefined when it is. Both
+ * sides check: the caller before sending, the callee on receipt.
+ */
+export function invalidMetadata(m: unknown): string | undefined {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'call metadata is not an object of strings';
+  let entries = 0;
+  let chars = 0;
+  for (const key in m) {
+    if (!Object.hasOwn(m, key)) continue;
+    const v = (m as Record<string, unknown>)[key];
+    if (typeof v !== 'string') return `call metadata ${JSON.stringify(key.slice(0, 64))} is not a string`;
+    if (++entries > MAX_METADATA_ENTRIES) return `call metadata has more than ${MAX_METADATA_ENTRIES} entries`;
+    chars += key.length + v.length;
+    if (chars > MAX_METADATA_CHARS) return `call metadata is over ${MAX_METADATA_CHARS} characters (keys and values together)`;
+  }
+  return undefined;
+}
+
 /**
  * Says why `m` is not a valid message, or returns undefined when it is.
  * Untrusted peers send through here, so every field is checked.
@@ -163,7 +190,7 @@ export function invalidMessage(m: unknown): string | undefined {
       if (!Array.isArray(msg.a)) return 'call arguments are not a list';
       if (!isSpecials(msg.x)) return 'call has malformed special values';
       if (msg.d !== undefined && (typeof msg.d !== 'number' || !(msg.d >= 0))) return 'call has a bad deadline';
-      return undefined;
+      return msg.m === undefined ? undefined : invalidMetadata(msg.m);
     }
     case MsgType.Return:
       if (!isId(msg.i)) return 'return without a valid id';
@@ -198,7 +225,7 @@ export function invalidMessage(m: unknown): string | undefined {
  * lays them flat into its batches; the stream transport sends the tuple.
  */
 export const isPlainCall = (m: Message): m is CallMsg =>
-  m.t === MsgType.Call && m.h === undefined && m.k === undefined && m.x === undefined && m.d === undefined;
+  m.t === MsgType.Call && m.h === undefined && m.k === undefined && m.x === undefined && m.d === undefined && m.m === undefined;
 export const isPlainReturn = (m: Message): m is ReturnMsg => m.t === MsgType.Return && m.x === undefined;
 
 const TUPLE_CALL = -1;

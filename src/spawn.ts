@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
+import type { MetricsSnapshot } from './metrics/metrics.ts';
+import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer } from './rpc/peer.ts';
 import { createRemote, type Remote } from './rpc/remote.ts';
 import { ChildTransport } from './transport/child.ts';
@@ -51,6 +53,10 @@ export interface ChildHandle<T> {
   readonly pid: number;
   /** Ends the channel; the child exits by itself (SIGKILL after `closeTimeout`). Resolves when it has exited. */
   close(): Promise<void>;
+  /** Per-method figures of the calls made to the child (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
 }
 
 const entry = new URL(import.meta.url.endsWith('.ts') ? './child-main.ts' : './child-main.js', import.meta.url);
@@ -79,7 +85,8 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
   }
   if (cwd !== undefined && (typeof cwd !== 'string' || cwd.length === 0)) throw new TypeError(`spawn() option cwd must be a directory path, got ${describe(cwd)}`);
 
-  const { child, transport, peer, close } = startChild(href, { ...options, args, execArgv, stdio: std }, 'child');
+  const governor = sideGovernor('spawn', options);
+  const { child, transport, peer, close } = startChild(href, { ...options, args, execArgv, stdio: std }, 'child', governor);
 
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -110,6 +117,8 @@ export async function spawn<T>(module: string | URL, options: SpawnOptions = {})
     process: child,
     pid: child.pid!,
     close,
+    stats: () => governedStats('spawn', governor).stats(),
+    metrics: (labels) => governedStats('spawn', governor).metrics(labels),
   };
 }
 
@@ -133,7 +142,7 @@ type ChildSettings = Omit<SpawnOptions, 'args' | 'execArgv' | 'stdio'> & {
  * waits for the hello, a process pool sends its first task at once. Options
  * are checked by the caller.
  */
-export function startChild(href: string, options: ChildSettings, role: 'child' | 'pool-member'): StartedChild {
+export function startChild(href: string, options: ChildSettings, role: 'child' | 'pool-member', governor?: SideGovernor): StartedChild {
   // A URL's pathname keeps %-escapes (a space is %20), so it is not a file path.
   // The child starts in this process's cwd and moves to `cwd` itself, before
   // loading the module: Node resolves execArgv's `--import tsx` and the like
@@ -151,6 +160,7 @@ export function startChild(href: string, options: ChildSettings, role: 'child' |
     transferHandlers: options.transferHandlers,
     maxInFlight: options.maxInFlight,
     streamWindow: options.streamWindow,
+    governor: peerGovernor('client', governor),
   });
   // A child that cannot be started (no memory, no pids left) reports it here, not by exiting;
   // without a listener it would be an uncaught exception in this process.

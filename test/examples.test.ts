@@ -68,4 +68,11 @@ test('records: a worker streams parsed records of a large file; the main thread 
   assert.match(out, 'its reader closed: true');
 });
 
+test('tracing: OpenTelemetry spans from the tracing channels make one trace across a caller, a server and its worker', async () => {
+  const out = await example('tracing/main.ts');
+  assert.match(out, 'quadruple(5) = 20');
+  assert.match(out, '4 spans in 1 trace:');
+  assert.match(out, ['  client quadruple (this process)', '    server quadruple (this process)', '      client double (this process)', '        server double (worker)'].join('\n'));
+});
+
 test.run();

@@ -42,7 +42,7 @@ function threadHost(href: string, s: PoolSettings): Host {
   return {
     id: worker.threadId,
     name: `thread ${worker.threadId}`,
-    peer: new Peer(new PortTransport(worker)),
+    peer: new Peer(new PortTransport(worker), s.governor?.metrics ? { governor: { metrics: s.governor.metrics } } : undefined),
     ref: () => worker.ref(),
     unref: () => worker.unref(),
     kill: terminate,
@@ -56,6 +56,7 @@ function processHost(href: string, s: PoolSettings): Host {
     // SHARE_ENV is refused for processes when the options are checked.
     { args: s.argv, env: s.env as NodeJS.ProcessEnv | undefined, execArgv: [...process.execArgv, ...(s.execArgv ?? [])], stdio: ['inherit', 'inherit', 'inherit'] },
     'pool-member',
+    s.governor?.metrics ? { use: [], schemas: undefined, metrics: s.governor.metrics } : undefined,
   );
   const pipe = child.stdio[3] as Socket;
   const exited = new Promise<void>((resolve) => {

@@ -2,11 +2,12 @@ import { availableParallelism } from 'node:os';
 import { SHARE_ENV, type ResourceLimits } from 'node:worker_threads';
 import { describe } from '../codec/marks.ts';
 import { checkOptionNames, type OptionNames } from '../options.ts';
+import { sideGovernor, type GovernSettings, type SideGovernor } from '../rpc/govern.ts';
 
 /** Where a pool's workers run. */
 export type PoolIsolation = 'thread' | 'process';
 
-export interface PoolOptions {
+export interface PoolOptions extends GovernSettings {
   /**
    * `'thread'` (default): worker threads, cheap to start and to call.
    * `'process'`: child processes, each with its own heap and its own fate;
@@ -85,6 +86,8 @@ export interface PoolSettings {
   argv: string[];
   execArgv: string[] | undefined;
   workerData: unknown;
+  /** Middleware and metrics around the pool's calls, before they queue. */
+  governor: SideGovernor | undefined;
 }
 
 /** Every option createPool() takes: add a name here when you add one to PoolOptions. */
@@ -103,6 +106,8 @@ const POOL_OPTIONS = {
   argv: true,
   execArgv: true,
   workerData: true,
+  use: true,
+  metrics: true,
 } as const satisfies OptionNames<PoolOptions>;
 
 /** Every option pool.with() takes. */
@@ -165,6 +170,7 @@ export function poolSettings(o: unknown): PoolSettings {
     argv: strings('argv', opts.argv) ?? [],
     execArgv: strings('execArgv', opts.execArgv),
     workerData: opts.workerData,
+    governor: sideGovernor('createPool', opts),
   };
 }
 

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import { CallAbortedError, ChannelClosedError } from '../errors.ts';
 import { moduleHref, resolveModule } from '../module-href.ts';
 import { CallKind } from '../protocol.ts';
+import type { MetricsSnapshot } from '../metrics/metrics.ts';
+import { governedCall, governedStats } from '../rpc/govern.ts';
+import { inheritedMetadata } from '../rpc/metadata.ts';
 import type { CallOptions } from '../rpc/peer.ts';
 import { formatPath } from '../rpc/path.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../rpc/remote.ts';
@@ -25,6 +28,10 @@ export interface Pool<T> extends EventEmitter<PoolEvents> {
   /** The same API with per-call options, still typed: `pool.with({ signal }).api.fn(...)`. */
   with(options: TaskOptions): { readonly api: Remote<T> };
   readonly stats: PoolStats;
+  /** Per-method figures of the pool's calls (needs `metrics`); also in `stats.methods`. */
+  callStats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
   /** New calls reject; queued and running tasks finish; then every worker stops. */
   close(): Promise<void>;
   /** Queued and running tasks reject; every worker stops now. */
@@ -89,19 +96,40 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
 
   get stats(): PoolStats {
     const busyMs = this.retiredBusyMs + this.workers.busyMs();
-    return this.recorder.snapshot(this.queue.size, this.running, this.workers.all.length, this.settings.maxThreads, busyMs);
+    const stats = this.recorder.snapshot(this.queue.size, this.running, this.workers.all.length, this.settings.maxThreads, busyMs);
+    if (this.settings.governor?.metrics) stats.methods = this.settings.governor.metrics.stats().client;
+    return stats;
   }
+
+  callStats(): MetricsSnapshot {
+    return governedStats('createPool', this.settings.governor).stats();
+  }
+
+  metrics(labels?: Readonly<Record<string, string>>): string {
+    return governedStats('createPool', this.settings.governor).metrics(labels);
+  }
+
+  /** Names the pool in middleware contexts, as a peer's label names its other side. */
+  readonly label = 'pool';
 
   // ---- RemoteTarget: what the api proxy calls --------------------------------
 
-  call(_handle: number, kind: CallKind, path: string[], args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
+  call(handle: number, kind: CallKind, path: string[], args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
+    const g = this.settings.governor;
+    // Metrics are recorded by the workers' peers; here only middleware runs, before the queue.
+    return g && g.use.length > 0 ? governedCall(this, g, handle, kind, path, args, opts, false) : this.callDirect(handle, kind, path, args, opts);
+  }
+
+  /** A call past the pool's governor: queued for a worker. */
+  callDirect(_handle: number, kind: CallKind, path: string[], args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
     if (this.state !== 'open') return Promise.reject(new ChannelClosedError(`${formatPath(path)}() was called after the pool was closed`));
     if (kind !== CallKind.Apply) return this.callAny(kind, path, args, opts);
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(new CallAbortedError(`${formatPath(path)}() was aborted before it was called`, { cause: signal.reason }));
     return new Promise((resolve, reject) => {
       const timeout = (opts?.timeout ?? this.settings.timeout) || undefined;
-      const task: Task = { path, args, resolve, reject, calledAt: performance.now(), timeout, signal };
+      const metadata = opts?.metadata ?? inheritedMetadata();
+      const task: Task = { path, args, resolve, reject, calledAt: performance.now(), timeout, signal, metadata };
       let m: Member | undefined;
       try {
         m = this.pick();
@@ -172,6 +200,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
       // The caller's own signal too: it still ends a stream the task returned, after the task is settled.
       opts = { signal: task.signal ? AbortSignal.any([task.controller.signal, task.signal]) : task.controller.signal };
     }
+    if (task.metadata) (opts ??= {}).metadata = task.metadata;
     // The callee learns the time left (currentDeadline(), and calls it makes onward); the pool keeps the timer.
     const left = task.timeout ? Math.max(1, Math.ceil(task.timeout - (performance.now() - task.calledAt))) : undefined;
     m.host.peer.call(0, CallKind.Apply, task.path, task.args, opts, left).then(

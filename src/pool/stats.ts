@@ -1,3 +1,4 @@
+import type { SideStats } from '../metrics/metrics.ts';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
 /** Percentiles of one histogram, in milliseconds. */
@@ -18,6 +19,8 @@ export interface PoolStats {
   utilization: number;
   waitTimeMs: Percentiles;
   runTimeMs: Percentiles;
+  /** Per-method figures, with the pool's `metrics` on. */
+  methods?: SideStats;
 }
 
 /** Histograms record integers; microseconds keep sub-millisecond tasks visible. */

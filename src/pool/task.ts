@@ -11,6 +11,8 @@ export interface Task {
   readonly calledAt: number;
   readonly timeout: number | undefined;
   readonly signal: AbortSignal | undefined;
+  /** Captured at the call: the task may run later, outside the caller's async context. */
+  readonly metadata: Readonly<Record<string, string>> | undefined;
   /** Set once placed on a worker. */
   member?: Member;
   startedAt?: number;

@@ -1,10 +1,11 @@
 import { describe } from '../codec/marks.ts';
 import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
 import type { CallOptions } from './peer.ts';
+import { checkMetadata } from './metadata.ts';
 import { remoteWithOptions } from './remote.ts';
 
 /** Every option withOptions() takes: add a name here when you add one to CallOptions. */
-const CALL_OPTIONS = { signal: true, timeout: true, idempotent: true } as const satisfies OptionNames<CallOptions>;
+const CALL_OPTIONS = { signal: true, timeout: true, idempotent: true, metadata: true } as const satisfies OptionNames<CallOptions>;
 
 /**
  * `remote`, typed the same, whose calls carry `options`: works on any
@@ -14,6 +15,7 @@ const CALL_OPTIONS = { signal: true, timeout: true, idempotent: true } as const 
  *
  * ```ts
  * await withOptions(api, { timeout: 50 }).slow(1_000); // CallTimeoutError
+ * await withOptions(api, { metadata: { tenant: 'acme' } }).whoami(); // the callee reads currentMetadata()
  * ```
  */
 export function withOptions<R>(remote: R, options: CallOptions): R {
@@ -27,7 +29,7 @@ export function withOptions<R>(remote: R, options: CallOptions): R {
 
 /** Throws a TypeError naming the option when `o` is not valid CallOptions. */
 export function checkCallOptions(fn: string, o: unknown): CallOptions {
-  if (typeof o !== 'object' || o === null) throw new TypeError(`${fn}() expects options { signal?, timeout?, idempotent? }, got ${describe(o)}`);
+  if (typeof o !== 'object' || o === null) throw new TypeError(`${fn}() expects options { signal?, timeout?, idempotent?, metadata? }, got ${describe(o)}`);
   checkOptionNames(fn, o, CALL_OPTIONS);
   const opts = o as CallOptions;
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
@@ -37,11 +39,17 @@ export function checkCallOptions(fn: string, o: unknown): CallOptions {
   if (opts.idempotent !== undefined && typeof opts.idempotent !== 'boolean') {
     throw new TypeError(`${fn}() option idempotent must be true or false, got ${describe(opts.idempotent)}`);
   }
+  if (opts.metadata !== undefined) checkMetadata(fn, opts.metadata);
   return opts;
 }
 
 function merge(old: CallOptions | undefined, next: CallOptions): CallOptions {
   if (!old) return { ...next };
   const signal = old.signal && next.signal ? AbortSignal.any([old.signal, next.signal]) : (next.signal ?? old.signal);
-  return { ...old, ...next, signal };
+  const merged: CallOptions = { ...old, ...next, signal };
+  if (old.metadata && next.metadata) {
+    merged.metadata = { ...old.metadata, ...next.metadata };
+    checkMetadata('withOptions', merged.metadata);
+  }
+  return merged;
 }

@@ -18,6 +18,9 @@ import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Spe
 import type { MessageTransport } from '../transport/types.ts';
 import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
+import { clientCalls, governedCall, governedServe, serverCalls, type Governor } from './govern.ts';
+import { inheritedMetadata } from './metadata.ts';
+import { meterCall } from '../metrics/metrics.ts';
 import { formatPath, reachable, readPath, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 import { deadlineReason, inheritedTimeout, withDeadline } from './deadline.ts';
@@ -49,6 +52,8 @@ export interface PeerOptions {
   onDrain?: () => void;
   /** How far a stream's producer may run ahead of this side consuming it. */
   streamWindow?: StreamWindow;
+  /** Middleware, validation and metrics around this side's calls and the calls it serves (rpc/govern.ts). */
+  governor?: Governor;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -62,11 +67,17 @@ export interface CallOptions {
    * A single connection has nowhere else to send it and ignores it.
    */
   idempotent?: boolean | undefined;
+  /**
+   * String keys and values the callee reads with `currentMetadata()`
+   * (bounded: see MAX_METADATA_ENTRIES and MAX_METADATA_CHARS). Without
+   * it, a call made while serving a call carries that call's metadata on.
+   */
+  metadata?: Readonly<Record<string, string>> | undefined;
 }
 
 interface Pending {
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
   path: string[];
   args: unknown[];
   timer?: NodeJS.Timeout;
@@ -93,6 +104,19 @@ export function currentSignal(): AbortSignal {
     throw new Error('currentSignal() must be called synchronously at the start of a function farcall is calling, before any await');
   }
   return dispatchingPeer.signalFor(dispatchingId);
+}
+
+/**
+ * Who the caller of the call now being served proved to be: its auth key
+ * id, or its TLS client certificate's subject; undefined when its
+ * connection did not authenticate. Like currentSignal(), call it
+ * synchronously at the start of an exposed function.
+ */
+export function currentIdentity(): string | undefined {
+  if (!dispatchingPeer || dispatchingId === 0) {
+    throw new Error('currentIdentity() must be called synchronously at the start of a function farcall is calling, before any await');
+  }
+  return dispatchingPeer.transport.identity;
 }
 const noop = (): void => {};
 
@@ -196,6 +220,14 @@ export class Peer {
    * the deadline's timer itself (a pool, whose deadline counts queue time).
    */
   call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions, told?: number): Promise<unknown> {
+    if (this.options.governor?.client !== undefined || clientCalls.start.hasSubscribers) {
+      return governedCall(this, this.options.governor?.client, handle, kind, path, args, opts);
+    }
+    return this.callDirect(handle, kind, path, args, opts, told);
+  }
+
+  /** A call as it leaves, past any governor (which calls it last). */
+  callDirect(handle: number, kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined, told?: number): Promise<unknown> {
     if (this.closedBy) return Promise.reject(this.closedError());
     const signal = opts?.signal;
     if (signal?.aborted) return Promise.reject(aborted(path, signal));
@@ -217,8 +249,11 @@ export class Peer {
     if (left !== undefined && !(timeout && timeout < left)) timeout = left;
     if (timeout) msg.d = timeout;
     else if (told) msg.d = told;
+    const metadata = opts?.metadata ?? inheritedMetadata();
+    if (metadata !== undefined) msg.m = metadata;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject, path, args };
+      if (this.options.governor?.metrics) meterCall(this.options.governor.metrics, p, handle);
       this.pending.set(id, p);
       if (this.pending.size === 1) this.pendingChanged();
       if (timeout) {
@@ -369,16 +404,20 @@ export class Peer {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
+    const timing = m.i !== 0 ? this.options.governor?.metrics?.begin('server', m.h ?? 0, m.p) : undefined;
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
     dispatchingId = m.i;
     try {
-      result = m.d === undefined ? this.dispatch(m) : withDeadline(Date.now() + m.d, () => this.dispatch(m));
+      const governed = m.m !== undefined || this.options.governor?.server !== undefined || serverCalls.start.hasSubscribers;
+      if (m.d !== undefined) result = withDeadline(Date.now() + m.d, () => (governed ? governedServe(this, m, this.options.governor?.server) : this.dispatch(m)));
+      else result = governed ? governedServe(this, m, this.options.governor?.server) : this.dispatch(m);
       // Promise.resolve turns a thenable whose `then` throws into a rejection
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
+      timing?.fail(err);
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     } finally {
@@ -396,15 +435,18 @@ export class Peer {
       this.serving++;
       later.then(
         (v) => {
+          timing?.ok();
           this.reply(m.i, v, m.p);
           this.served();
         },
         (e) => {
+          timing?.fail(e);
           this.replyThrow(m.i, e);
           this.served();
         },
       );
     } else {
+      timing?.ok();
       this.reply(m.i, result, m.p);
     }
   }
@@ -427,9 +469,22 @@ export class Peer {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private dispatch(m: CallMsg): unknown {
-    // Arguments first: a stream among them is then the callee's to drop, even when the target is not there.
-    const args = this.codec.decode(m.a, m.x);
+  /** Runs call `m` as the call being dispatched (currentSignal() works in it): a governed call's last step. */
+  dispatchNow(m: CallMsg, args: unknown[]): unknown {
+    const outerPeer = dispatchingPeer;
+    const outerId = dispatchingId;
+    dispatchingPeer = this;
+    dispatchingId = m.i;
+    try {
+      return this.dispatch(m, args);
+    } finally {
+      dispatchingPeer = outerPeer;
+      dispatchingId = outerId;
+    }
+  }
+
+  // Arguments first (the default runs before the body): a stream among them is then the callee's to drop, even when the target is not there.
+  private dispatch(m: CallMsg, args = this.codec.decode(m.a, m.x)): unknown {
     const target = this.builtins && m.h === undefined && reachable(this.builtins, m.p[0] ?? '') ? this.builtins : this.target(m.h ?? 0);
     switch (m.k ?? CallKind.Apply) {
       case CallKind.Apply: {

@@ -3,11 +3,12 @@ import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { appendCompact } from '../codec/compact-encode.ts';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
-import { ChannelClosedError, ProtocolError } from '../errors.ts';
+import { AuthenticationError, ChannelClosedError, ProtocolError } from '../errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameQueue, encodeFrame, frameSize, type Frame } from '../framing.ts';
 import { PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
+import type { AuthStep, Handshake } from './auth.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
 export interface StreamLimits {
@@ -34,6 +35,10 @@ export interface StreamLimits {
 export interface StreamTransportOptions extends StreamLimits {
   /** Names the other side in errors: "child process", "socket", ... */
   label: string;
+  /** Challenge–response in the handshake (transport/auth.ts); the connection opens only once both sides proved the secret. */
+  auth?: Handshake | undefined;
+  /** Who the other side is, known before the handshake (a TLS client certificate's subject). */
+  identity?: string | undefined;
 }
 
 /**
@@ -77,6 +82,8 @@ interface Hello {
   farcall: number;
   features: string[];
   error?: unknown;
+  /** Nonce and key id of a side that authenticates (transport/auth.ts). */
+  auth?: unknown;
 }
 
 /** Closes the other side caused (bad bytes, no hello, not reading), as opposed to a plain disconnect. */
@@ -131,6 +138,8 @@ export class StreamTransport implements MessageTransport {
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private readonly batch = new TickFlush(() => this.flush());
   private greeted = false;
+  /** Hellos exchanged, proofs not yet: the next frame must be the other side's proof. */
+  private authenticating = false;
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private settleReady!: (err?: Error) => void;
@@ -191,7 +200,12 @@ export class StreamTransport implements MessageTransport {
       }, timeout);
       this.helloTimer.unref();
     }
-    this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [] } satisfies Hello, undefined));
+    this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [], ...options.auth?.hello() } satisfies Hello, undefined));
+  }
+
+  /** Who the other side proved to be: its key id, or its TLS certificate's subject. */
+  get identity(): string | undefined {
+    return this.options.identity ?? this.options.auth?.identity;
   }
 
   /** Whatever went wrong before a hello, the clear story is that the other side does not speak farcall. */
@@ -212,7 +226,7 @@ export class StreamTransport implements MessageTransport {
     if (this.closed) return;
     this.framesRead++;
     const value = decodeMessage(bytes, buffers, start, end);
-    if (!this.greeted) return this.hello(value);
+    if (!this.greeted) return this.authenticating ? this.proof(value) : this.hello(value);
     this.sink!.message(fromTuple(value) as Message);
   }
 
@@ -235,6 +249,44 @@ export class StreamTransport implements MessageTransport {
       startFailures.add(err);
       return this.fail(err);
     }
+    const auth = this.options.auth;
+    if (auth) return this.authStep(() => auth.onHello(v as Hello));
+    if ((v as Hello).auth !== undefined) return this.fail(new AuthenticationError(`the ${label} uses authentication (option auth) and this side has none`));
+    this.open();
+  }
+
+  private proof(v: unknown): void {
+    const refused = (v as Hello | null)?.error;
+    // Only a server refuses; from a client this is no proof, and onProof says so.
+    if (refused !== undefined && this.options.auth!.role === 'client') {
+      const err = decodeThrown(refused);
+      return this.fail(err instanceof AuthenticationError ? err : new AuthenticationError('the server refused the credentials'));
+    }
+    this.authStep(() => this.options.auth!.onProof(v));
+  }
+
+  private authStep(step: () => AuthStep): void {
+    let next: AuthStep;
+    try {
+      next = step();
+    } catch (err) {
+      if (this.options.auth!.role === 'client') return this.fail(err as Error);
+      // The client hears only that it was refused, after a clean close; this side's 'clientError' says why.
+      const refusal = encodeThrown(new AuthenticationError('the server refused the credentials'), false);
+      this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [], error: refusal } satisfies Hello, undefined));
+      this.settleReady(err as Error);
+      const sink = this.sink;
+      this.close();
+      sink?.close(err as Error);
+      return;
+    }
+    if (next.send) this.write(encodeMessage(next.send, undefined));
+    this.authenticating = !next.done;
+    if (next.done) this.open();
+  }
+
+  private open(): void {
+    this.authenticating = false;
     this.greeted = true;
     this.firstBytes = undefined;
     this.decoder.limit = this.maxMessageSize;

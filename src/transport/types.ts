@@ -35,4 +35,6 @@ export interface MessageTransport {
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void;
   /** Stop listening and free the channel. Does not call `sink.close`. */
   close(): void;
+  /** Who the other side proved to be (an auth key id, a TLS certificate's subject), where the transport knows. */
+  readonly identity?: string | undefined;
 }

@@ -4,7 +4,7 @@
  * (spawn, pools) serves this file as it is. Importing it has no side effects.
  */
 import { getHeapStatistics } from 'node:v8';
-import { finalizer, proxy, transfer } from '../../src/index.ts';
+import { currentMetadata, finalizer, proxy, transfer } from '../../src/index.ts';
 
 // ---- values -----------------------------------------------------------------
 
@@ -214,3 +214,21 @@ export function pid(): number {
 }
 
 export * from './api-streams.ts';
+// ---- metadata -----------------------------------------------------------------
+
+/** The metadata this call carried, as a plain object. */
+export function metadata(): Record<string, string> {
+  return { ...currentMetadata() };
+}
+
+/** The same, read after an await. */
+export async function metadataLater(): Promise<Record<string, string>> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return { ...currentMetadata() };
+}
+
+/** Calls the caller back after an await: the metadata this call carried goes on with it. */
+export async function callBack(cb: () => Record<string, string> | Promise<Record<string, string>>): Promise<Record<string, string>> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return cb();
+}

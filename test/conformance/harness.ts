@@ -16,6 +16,9 @@ import {
   releaseProxy,
   transfer,
   withOptions,
+  currentMetadata,
+  MAX_METADATA_CHARS,
+  MAX_METADATA_ENTRIES,
   type Remote,
 } from '../../src/index.ts';
 import { difference } from './compare.ts';
@@ -451,6 +454,29 @@ export function runConformance(tc: TransportCase): void {
     assert.throws(() => withOptions({}, { timeout: 1 }), /expects a remote/);
   });
 
+  // ---- metadata ---------------------------------------------------------------
+
+  test('metadata: the callee reads what the call carried, after awaits too; a call without reads none', async () => {
+    const tagged = withOptions(api(), { metadata: { tenant: 'acme', 'request-id': 'r1' } });
+    assert.equal(await tagged.metadata(), { tenant: 'acme', 'request-id': 'r1' });
+    assert.equal(await tagged.metadataLater(), { tenant: 'acme', 'request-id': 'r1' });
+    assert.equal(await api().metadata(), {});
+    assert.equal(await withOptions(tagged, { metadata: { 'request-id': 'r2' } }).metadata(), { tenant: 'acme', 'request-id': 'r2' }, 'stacked: merged, the new one wins');
+  });
+
+  test('metadata: carried on when the callee calls on (here, back into a callback of the caller)', async () => {
+    const seen = proxy(() => ({ ...currentMetadata() }));
+    assert.equal(await withOptions(api(), { metadata: { trace: 't-42' } }).callBack(seen), { trace: 't-42' });
+    assert.equal(await api().callBack(seen), {}, 'nothing carried when nothing was sent');
+  });
+
+  test('metadata: past its bounds or not strings, refused naming the problem', () => {
+    const many = Object.fromEntries(Array.from({ length: MAX_METADATA_ENTRIES + 1 }, (_, i) => [`k${i}`, 'v']));
+    assert.throws(() => withOptions(api(), { metadata: many }), (e: Error) => e instanceof RangeError && e.message.includes(`more than ${MAX_METADATA_ENTRIES} entries`));
+    assert.throws(() => withOptions(api(), { metadata: { big: 'x'.repeat(MAX_METADATA_CHARS) } }), (e: Error) => e instanceof RangeError && e.message.includes(`over ${MAX_METADATA_CHARS} characters`));
+    assert.throws(() => withOptions(api(), { metadata: { n: 1 } as never }), /metadata\.n must be a string/);
+    assert.throws(() => withOptions(api(), { metadata: 'x' as never }), /metadata must be an object of string keys and values/);
+  });
   streamCases(test, tc, api, withOwn);
 
   // ---- closing and crashing ---------------------------------------------------
