@@ -5,6 +5,11 @@
  * the body format (and framing) is the one every stream transport uses. The
  * NATS client already coalesces publishes of one tick into one write.
  *
+ * Where the other side answers travels as the message's NATS reply subject,
+ * not a header: a message without headers is the cheapest NATS carries, and a
+ * plain call needs none. A call's deadline travels in a header, where NATS
+ * tooling and other languages can read it without our codec.
+ *
  * The channel does not subscribe itself: whoever owns the subscription (a
  * client's inbox, an instance's session subject shared by its clients) hands
  * each message to `deliver`, so one subscription can feed many channels.
@@ -12,11 +17,11 @@
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import type { Message } from '../protocol.ts';
+import { MsgType, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
-/** Header naming the subject the other side answers on. */
-export const FROM_HEADER = 'Farcall-From';
+/** Header giving a call's deadline: milliseconds the caller waits, from when it sent the call. */
+export const DEADLINE_HEADER = 'Farcall-Deadline';
 /** Header listing the byte lengths of out-of-band buffers after the body. */
 const BUFFERS_HEADER = 'Farcall-Buffers';
 /** Header saying the session is over (no body). */
@@ -45,8 +50,8 @@ export class NatsTransport implements MessageTransport {
     private readonly headers: HeadersFactory,
     /** Where this side publishes. */
     private readonly to: string,
-    /** Where the other side answers this one, sent with every message. */
-    private readonly from: string,
+    /** Where the other side answers this one, sent with every message (the instance side sends none: its client's inbox is fixed). */
+    private readonly from: string | undefined,
     label: string,
   ) {
     this.capabilities = { transfer: true, ports: false, label };
@@ -60,16 +65,20 @@ export class NatsTransport implements MessageTransport {
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
     if (this.closed) return onError(new ChannelClosedError(`the ${this.capabilities.label} is closed`), msg);
     try {
+      let h: MsgHdrs | undefined;
+      if (msg.t === MsgType.Call && msg.d !== undefined) {
+        (h = this.headers()).set(DEADLINE_HEADER, String(msg.d));
+        const { d: _, ...rest } = msg;
+        msg = rest;
+      }
       // Room for the headers: the limit is on the whole NATS message.
       const { body, buffers } = encodeMessage(msg, transfer, this.maxPayload - 512);
-      const h = this.headers();
-      h.set(FROM_HEADER, this.from);
       let data = body;
       if (buffers.length > 0) {
-        h.set(BUFFERS_HEADER, buffers.map((b) => b.byteLength).join(','));
+        (h ??= this.headers()).set(BUFFERS_HEADER, buffers.map((b) => b.byteLength).join(','));
         data = concat(body, buffers);
       }
-      this.nc.publish(this.to, data, { headers: h });
+      this.nc.publish(this.to, data, { reply: this.from, headers: h });
     } catch (err) {
       onError(err, msg);
     }
@@ -84,6 +93,8 @@ export class NatsTransport implements MessageTransport {
     let msg: Message;
     try {
       msg = split(m.data, m.headers?.get(BUFFERS_HEADER) ?? '');
+      const deadline = m.headers?.get(DEADLINE_HEADER);
+      if (deadline && msg.t === MsgType.Call) msg.d = Number(deadline);
     } catch (err) {
       return this.fail(err instanceof Error ? err : new ProtocolError(String(err)));
     }
@@ -94,10 +105,9 @@ export class NatsTransport implements MessageTransport {
   sayBye(reason: string): void {
     if (this.closed || this.nc.isClosed()) return;
     const h = this.headers();
-    h.set(FROM_HEADER, this.from);
     h.set(BYE_HEADER, reason);
     try {
-      this.nc.publish(this.to, new Uint8Array(0), { headers: h });
+      this.nc.publish(this.to, new Uint8Array(0), { reply: this.from, headers: h });
     } catch {
       // The connection is going away too; the other side learns from that.
     }

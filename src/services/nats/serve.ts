@@ -10,7 +10,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { describe } from '../../codec/marks.ts';
 import { ChannelClosedError } from '../../errors.ts';
 import { Peer } from '../../rpc/peer.ts';
-import { FROM_HEADER, NatsTransport } from '../../transport/nats.ts';
+import { NatsTransport } from '../../transport/nats.ts';
 import { loadNats } from './client.ts';
 import { answerMicro, type MicroCounters } from './micro.ts';
 import { checkServiceName, helloSubject, sessionSubject } from './subjects.ts';
@@ -64,7 +64,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
   let closing: Promise<void> | undefined;
 
   const open = (inbox: string): NatsTransport => {
-    const transport = new NatsTransport(nc, headers, inbox, mine, 'client');
+    const transport = new NatsTransport(nc, headers, inbox, undefined, 'client');
     const peer = new Peer(transport);
     peer.expose(api);
     sessions.set(inbox, { peer, transport });
@@ -92,7 +92,8 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
 
   const session = nc.subscribe(mine, {
     callback: (_err, m: Msg) => {
-      const from = m.headers?.get(FROM_HEADER);
+      // Every session message names the client's inbox as its reply subject; one without is not ours.
+      const from = m.reply;
       if (!from) return;
       (sessions.get(from)?.transport ?? (closing ? undefined : open(from)))?.deliver(m);
     },
