@@ -26,6 +26,14 @@ export const DEADLINE_HEADER = 'Farcall-Deadline';
 const BUFFERS_HEADER = 'Farcall-Buffers';
 /** Header saying the session is over (no body). */
 export const BYE_HEADER = 'Farcall-Bye';
+/**
+ * Header of an instance going away: send no more calls, those sent are
+ * served. The client answers with the same header once it has stopped, so the
+ * instance knows every call it sent has arrived (NATS keeps one sender's order).
+ */
+export const DRAIN_HEADER = 'Farcall-Drain';
+/** Header of a client's heartbeat, naming its session (its inbox). */
+export const PING_HEADER = 'Farcall-Ping';
 
 /** The headers factory of the NATS client library (passed in: this module never imports it). */
 export type HeadersFactory = () => MsgHdrs;
@@ -33,7 +41,7 @@ export type HeadersFactory = () => MsgHdrs;
 /** What a NATS message hands `deliver`. */
 export interface NatsInbound {
   readonly data: Uint8Array;
-  readonly headers?: MsgHdrs | undefined;
+  readonly headers?: Pick<MsgHdrs, 'has' | 'get' | 'code'> | undefined;
 }
 
 /** Most bytes one message may carry by default: NATS's own default max_payload. */
@@ -44,6 +52,8 @@ export class NatsTransport implements MessageTransport {
   private sink: TransportSink | undefined;
   private closed = false;
   private readonly maxPayload: number;
+  /** Told when the other side sends a drain notice (no body). */
+  ondrain: ((reason: string) => void) | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -87,9 +97,12 @@ export class NatsTransport implements MessageTransport {
   /** One message from the subscription that feeds this channel. */
   deliver(m: NatsInbound): void {
     if (this.closed || !this.sink) return;
+    // NATS itself says a message we sent found no subscriber: the other side's subject is gone.
+    if (m.headers?.code === 503) return this.fail(new ChannelClosedError(`the ${this.capabilities.label} is gone (no responders)`));
     if (m.headers?.has(BYE_HEADER)) {
       return this.fail(new ChannelClosedError(`the ${this.capabilities.label} closed the session: ${m.headers.get(BYE_HEADER)}`));
     }
+    if (m.headers?.has(DRAIN_HEADER)) return this.ondrain?.(m.headers.get(DRAIN_HEADER));
     let msg: Message;
     try {
       msg = split(m.data, m.headers?.get(BUFFERS_HEADER) ?? '');
@@ -103,9 +116,18 @@ export class NatsTransport implements MessageTransport {
 
   /** Tells the other side the session is over (best effort: it may be gone). */
   sayBye(reason: string): void {
+    this.signal(BYE_HEADER, reason);
+  }
+
+  /** Tells the other side to send no more calls (an instance), or that it has stopped (a client). */
+  sayDrain(reason: string): void {
+    this.signal(DRAIN_HEADER, reason);
+  }
+
+  private signal(header: string, value: string): void {
     if (this.closed || this.nc.isClosed()) return;
     const h = this.headers();
-    h.set(BYE_HEADER, reason);
+    h.set(header, value);
     try {
       this.nc.publish(this.to, new Uint8Array(0), { reply: this.from, headers: h });
     } catch {
