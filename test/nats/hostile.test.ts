@@ -60,6 +60,12 @@ test('garbage on a session ends that session only; the instance serves the other
     h.set('Farcall-Deadline', 'soon');
     nc.publish(again.subject, new Uint8Array(0), { reply: inbox, headers: h });
     await until('the bad-deadline session to end', () => svc.sessions === 1);
+    // So is a batch whose lengths claim more than the message holds.
+    const third = (await nc.request('farcall.hostile2.hello', inbox, { timeout: 5_000 })).json<{ subject: string }>();
+    const b = headers();
+    b.set('Farcall-Batch', '1,1000');
+    nc.publish(third.subject, new Uint8Array(4), { reply: inbox, headers: b });
+    await until('the bad-batch session to end', () => svc.sessions === 1);
     // A message for a session the instance does not know is answered with a goodbye, not silence.
     nc.publish(hello.subject, new Uint8Array([1]), { reply: inbox });
     await until('a goodbye', () => heard.includes(`instance ${svc.id} of hostile2 has no such session`));

@@ -211,6 +211,33 @@ test('discovery: $SRV.PING, INFO and STATS answer with the micro v1 shapes, for 
   }
 });
 
+test('the calls of one tick share a NATS message, each with its own deadline in the header', async ({ nc }) => {
+  const svc = await serveNats('batched', api, { nats: nc });
+  const seen: Array<{ batch?: string; deadlines?: string }> = [];
+  const spy = nc.subscribe(`farcall.batched.${svc.id}`, { callback: (_e, m) => void seen.push({ batch: m.headers?.get('Farcall-Batch') || undefined, deadlines: m.headers?.get('Farcall-Deadline') || undefined }) });
+  await nc.flush();
+  const c = await connectNats<Api>({ service: 'batched', nats: nc, sessions: 1 });
+  try {
+    const values = Array.from({ length: 100 }, (_, i) => i);
+    assert.equal(await Promise.all(values.map((i) => c.api.echo(i))), values);
+    assert.is(seen.length, 1, 'one NATS message for 100 calls');
+    assert.is(seen[0]!.batch!.split(',').length, 100);
+    assert.is(seen[0]!.deadlines, undefined);
+    seen.length = 0;
+    const t = await connectNats<Api>({ service: 'batched', nats: nc, sessions: 1, timeout: 3_000 });
+    try {
+      assert.equal(await Promise.all([t.api.echo(1), t.api.echo(2)]), [1, 2]);
+      assert.equal(seen.map((m) => m.deadlines), ['3000,3000']);
+    } finally {
+      await t.close();
+    }
+  } finally {
+    spy.unsubscribe();
+    await c.close();
+    await svc.close();
+  }
+});
+
 test('bad arguments name what was wrong', async ({ nc }) => {
   for (const [opts, what] of [
     [{ service: 'a.b', nats: nc }, 'service name'],
