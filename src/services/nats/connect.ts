@@ -21,13 +21,14 @@ import { EventEmitter } from 'node:events';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Connection, ConnectionEvents } from '../../connect.ts';
 import { describe } from '../../codec/marks.ts';
-import { ChannelClosedError, NoSuchServiceError } from '../../errors.ts';
+import { CallTimeoutError, ChannelClosedError, NoSuchServiceError } from '../../errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
 import type { CallKind } from '../../protocol.ts';
 import { Peer, type CallOptions } from '../../rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../../rpc/remote.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, type NatsModule } from './client.ts';
+import { watchDrops } from './drops.ts';
 import type { Hello } from './serve.ts';
 import { checkServiceName, checkVersion, helloSubject } from './subjects.ts';
 
@@ -94,6 +95,9 @@ interface Session {
   close(): Promise<void>;
 }
 
+/** How long one hello waits before the next is sent. */
+const HELLO_ATTEMPT_MS = 1_000;
+
 /** How often one idempotent call is made again after its instance died. */
 const RETRIES = 3;
 
@@ -118,7 +122,12 @@ export async function connectNats<T>(options: NatsConnectOptions): Promise<NatsS
     throw new TypeError(`connect() option idempotent must be an array of method names, got ${describe(idempotent)}`);
   }
   const client = new NatsClient<T>(options, await loadNats());
-  await client.open(sessions);
+  try {
+    await client.open(sessions);
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
   return client;
 }
 
@@ -129,6 +138,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
   /** No top-up hello before this time: one that failed is not repeated on every call. */
   private quietUntil = 0;
   private closing = false;
+  private readonly stopWatching: () => void;
   private readonly retried: ReadonlySet<string>;
   private readonly wanted: number;
 
@@ -140,6 +150,10 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     this.retried = new Set(options.idempotent ?? []);
     this.wanted = options.sessions ?? 3;
     this.api = createRemote<T>(this, 0);
+    this.stopWatching = watchDrops(options.nats, () => {
+      const cause = new ChannelClosedError(`the NATS connection lost its server: calls in flight to service '${options.service}' may be lost`);
+      for (const s of [...this.live]) s.fail(cause);
+    });
   }
 
   get connected(): boolean {
@@ -221,8 +235,30 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
 
   async close(): Promise<void> {
     this.closing = true;
+    this.stopWatching();
     await Promise.all(this.live.splice(0).map((s) => s.close()));
     await this.opening?.catch(() => {});
+  }
+
+  /**
+   * The hello's answer. A hello written as the connection drops is lost
+   * without a word, so each attempt waits HELLO_ATTEMPT_MS and the next
+   * follows, until `within` ms have passed; a second hello reaching an
+   * instance is harmless (an instance never hearing from the client again
+   * ends that session).
+   */
+  private async ask(subject: string, inbox: string, within: number): Promise<Hello & { refused?: string }> {
+    const { nats: nc, service } = this.options;
+    const end = performance.now() + within;
+    for (;;) {
+      const left = end - performance.now();
+      try {
+        return (await nc.request(subject, inbox, { timeout: Math.max(1, Math.min(HELLO_ATTEMPT_MS, left)) })).json();
+      } catch (err) {
+        if (isNoResponders(err) || this.closing || nc.isClosed()) throw err;
+        if (performance.now() >= end) throw new CallTimeoutError(`no instance of service '${service}' answered a hello within ${within} ms (subject ${subject}): ${String(err)}`);
+      }
+    }
   }
 
   /** A hello to the queue group, then a session with the instance that answered. */
@@ -236,7 +272,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     const sub = nc.subscribe(inbox, { callback: (_err, m) => transport?.deliver(m) });
     let hello: Hello & { refused?: string };
     try {
-      hello = (await nc.request(subject, inbox, { timeout: connectTimeout })).json();
+      hello = await this.ask(subject, inbox, connectTimeout);
       if (hello.refused !== undefined || typeof hello.subject !== 'string' || typeof hello.id !== 'string') {
         throw new NoSuchServiceError(`the instance of service '${service}' NATS picked refused a session: ${hello.refused ?? 'malformed answer'}`);
       }

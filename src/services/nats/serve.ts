@@ -13,6 +13,7 @@ import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, ty
 import { Peer } from '../../rpc/peer.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats } from './client.ts';
+import { watchDrops } from './drops.ts';
 import type { NatsConnectOptions } from './connect.ts';
 import { answerMicro, type MicroCounters } from './micro.ts';
 import { checkServiceName, checkVersion, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
@@ -165,6 +166,14 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     }
   };
 
+  // Replies in flight at a drop may be lost: end every session (the goodbyes leave once reconnected) rather than leave a call unanswered.
+  const stopWatching = watchDrops(nc, () => {
+    for (const s of [...sessions.values()]) {
+      s.transport.sayBye('the instance lost its NATS server');
+      s.peer.close(new ChannelClosedError(`instance ${id} of ${name} lost its NATS server`));
+    }
+  });
+
   const sweep = setInterval(() => {
     for (const s of sessions.values()) {
       if (!s.quiet) s.quiet = true;
@@ -193,6 +202,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
         for (const s of [...hellos, ...micro]) s.unsubscribe();
         await Promise.all([...sessions.values()].map((s) => drain(s, `instance ${id} of ${name} closed`)));
         clearInterval(sweep);
+        stopWatching();
         session.unsubscribe();
         await nc.flush().catch(() => {});
       })();
