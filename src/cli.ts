@@ -13,6 +13,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   bench: { summary: BENCH_SUMMARY, run: bench },
+  ls: { summary: 'list the service instances on a NATS cluster (--nats URL)', run: async (args) => (await import('./services/nats/ls.ts')).lsNats(args, (m) => new UsageError(m)) },
 };
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
