@@ -102,7 +102,9 @@ export class NatsTransport implements MessageTransport {
       if (deadline !== undefined) (this.deadlines ??= [])[this.batch.length - 1] = deadline;
       this.flusher.schedule();
     } catch (err) {
-      onError(err, msg);
+      // The codec names the stream transports' option; here the limit is the NATS server's.
+      const tooBig = err instanceof ProtocolError && err.message.includes('exceeds maxMessageSize');
+      onError(tooBig ? new ProtocolError(err.message.replace(/maxMessageSize \((\d+) bytes\)/, `what one NATS message may carry ($1 bytes: the server's max_payload, ${this.maxPayload}, less room for headers)`)) : err, msg);
     }
   }
 

@@ -60,6 +60,20 @@ test('values, thrown errors and transferred buffers cross as on every transport'
   }
 });
 
+test("a value past the server's max_payload is refused on the sender's side, naming the limit; the session goes on", async ({ nc }) => {
+  const svc = await serveNats('big', api, { nats: nc });
+  const c = await connectNats<Api>({ service: 'big', nats: nc, sessions: 1 });
+  try {
+    const err = await c.api.echo(new Uint8Array(2 * 1024 * 1024)).catch((e: unknown) => e);
+    assert.instance(err, Error);
+    assert.match((err as Error).message, /a message of \d+ bytes exceeds what one NATS message may carry \(\d+ bytes: the server's max_payload, 1048576/);
+    assert.is(await c.api.echo('after'), 'after');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
 test('a callback passed with proxy() is called back over the session', async ({ nc }) => {
   const svc = await serveNats('callbacks', api, { nats: nc });
   const c = await connectNats<Api>({ service: 'callbacks', nats: nc });
