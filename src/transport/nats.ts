@@ -255,8 +255,11 @@ function split(data: Uint8Array, header: string): Message {
   const bodyEnd = at;
   const buffers: ArrayBuffer[] = [];
   for (const n of sizes) {
-    // A copy: the received payload's memory is the client's, and a buffer must be the callee's own.
-    buffers.push(data.slice(at, at + n).buffer);
+    // A copy of exactly its bytes: the payload's memory is the NATS client's (in Node, a Buffer whose
+    // slice() is a view of a larger, shared ArrayBuffer), and a buffer must be the callee's own.
+    const own = new ArrayBuffer(n);
+    new Uint8Array(own).set(data.subarray(at, at + n));
+    buffers.push(own);
     at += n;
   }
   return decodeMessage(data, buffers, 0, bodyEnd) as Message;
