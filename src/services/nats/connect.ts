@@ -166,9 +166,16 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
 
   /** The first session, then the rest (each its own hello, so NATS may pick another instance). */
   async open(count: number): Promise<void> {
-    this.live.push(await this.hello());
+    this.adopt(await this.hello());
     const rest = await Promise.allSettled(Array.from({ length: count - 1 }, () => this.hello()));
-    for (const r of rest) if (r.status === 'fulfilled') this.live.push(r.value);
+    for (const r of rest) if (r.status === 'fulfilled') this.adopt(r.value);
+  }
+
+  /** Puts a new session into rotation, unless it ended while others were opening. */
+  private adopt(s: Session): boolean {
+    if (s.peer.isClosed) return false;
+    this.live.push(s);
+    return true;
   }
 
   /**
@@ -199,7 +206,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
           void s.close();
           throw new ChannelClosedError(`the connection to service '${this.options.service}' was closed`);
         }
-        this.live.push(s);
+        if (!this.adopt(s)) throw new ChannelClosedError(`the new session with instance ${s.id} of '${this.options.service}' ended at once`);
         this.emit('reconnect');
         return s;
       },
