@@ -3,11 +3,14 @@
  * callbacks over the pinned session, no responders, an instance dying
  * mid-call, graceful close, and the micro protocol's discovery answers.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelClosedError, NoSuchServiceError, proxy, transfer } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
-import { connectNats, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
+import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
 import { serveNats } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
 import { natsSkipReason, reportSkipped, startNatsServer, type NatsServer } from './server.ts';
@@ -88,12 +91,12 @@ test('a callback passed with proxy() is called back over the session', async ({ 
 });
 
 test('no instance: NoSuchServiceError naming the service, at once', async ({ nc }) => {
-  const err = await within(2_000, 'no responders', connectNats<Api>({ service: 'nobody', nats: nc, timeout: 60_000 }).catch((e: unknown) => e));
+  const err = await within(2_000, 'no responders', connectNats<Api>({ service: 'nobody', nats: nc, connectTimeout: 60_000 }).catch((e: unknown) => e));
   assert.instance(err, NoSuchServiceError);
   assert.ok((err as Error).message.includes("'nobody'"), (err as Error).message);
 });
 
-test(`an instance that dies mid-call: its pending calls reject within ${HEARTBEAT_MS + PING_TIMEOUT_MS} ms plus slack`, async ({ nc, server }) => {
+test(`an instance whose connection dies mid-call: its pending calls reject within ${HEARTBEAT_MS} ms (a heartbeat meets no responders), bounded here by ${DEAD_INSTANCE_MS} ms`, async ({ nc, server }) => {
   const { connect } = await loadNats();
   const own = await connect({ servers: server.url });
   await serveNats('mortal', api, { nats: own });
@@ -102,11 +105,32 @@ test(`an instance that dies mid-call: its pending calls reject within ${HEARTBEA
   assert.is(await c.api.echo(1), 1);
   // The instance's connection goes away without a goodbye, as when its process is killed.
   await own.close();
-  const err = await within(HEARTBEAT_MS + PING_TIMEOUT_MS + 3_000, 'the pending call to reject', pending);
+  const err = await within(DEAD_INSTANCE_MS, 'the pending call to reject', pending);
   assert.instance(err, ChannelClosedError);
   assert.ok((err as Error).message.includes('mortal'), (err as Error).message);
   // The next call looks for another instance, and there is none.
   assert.instance(await c.api.echo(2).catch((e: unknown) => e), NoSuchServiceError);
+});
+
+test(`an instance frozen mid-call (SIGSTOP: its connection open, nothing answered): its pending calls reject within ${DEAD_INSTANCE_MS} ms`, async ({ nc, server }) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/nats-instance.ts', import.meta.url)), server.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await within(30_000, 'the instance to start', once(child.stdout!, 'data'))) as [Buffer];
+    const id = line.toString().trim();
+    const c = await connectNats<{ hang(): Promise<never>; ok(): string }>({ service: 'frozen', nats: nc, sessions: 1 });
+    assert.equal(c.instances, [id]);
+    assert.is(await c.api.ok(), 'ok');
+    const pending = c.api.hang().catch((e: unknown) => e);
+    assert.is(await c.api.ok(), 'ok'); // hang() has reached the instance
+    child.kill('SIGSTOP');
+    const err = await within(DEAD_INSTANCE_MS + 1_000, 'the pending call to reject', pending);
+    assert.instance(err, ChannelClosedError);
+    assert.match((err as Error).message, `no heartbeat within ${PING_TIMEOUT_MS} ms`);
+    await c.close();
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
 });
 
 test('close(): no new session, in-flight calls finish, the client sends its next calls to another instance', async ({ nc }) => {
