@@ -2,7 +2,7 @@
 // the same payload and beside Moleculer 0.15 with its NATS transporter, sequential
 // and 1,000 in flight; farcall over a Unix socket for scale. Each contender runs one
 // round in turn, so a burst of load from elsewhere on the machine lands on all of them.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceBroker } from 'moleculer';
@@ -19,19 +19,49 @@ const IN_FLIGHT = 1000;
 
 type Contenders = Record<string, () => Promise<unknown>>;
 
-/** Round r of every contender, then round r + 1: medians of the rounds, each contender's own. */
-async function interleaved(calls: Contenders, measure: (call: () => Promise<unknown>, o: MeasureOptions) => Promise<Figure>, o: MeasureOptions): Promise<Record<string, Figure>> {
+/** Microseconds of CPU this process and the nats-server process `pid` have used so far (Linux: the server's from /proc). */
+function cpuMicros(pid: number): number {
+  const own = process.cpuUsage();
+  let server = 0;
+  try {
+    // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name) are user and system time in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    server = (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    server = NaN;
+  }
+  return own.user + own.system + server;
+}
+
+/**
+ * Round r of every contender, then round r + 1: medians of the rounds, each
+ * contender's own; with the CPU time each call cost in this process (caller
+ * and instance) and in nats-server together, which other work on the machine
+ * does not inflate as it does the wall-clock figures.
+ */
+async function interleaved(
+  calls: Contenders,
+  measure: (call: () => Promise<unknown>, o: MeasureOptions) => Promise<Figure>,
+  o: MeasureOptions,
+  serverPid: number,
+): Promise<{ figures: Record<string, Figure>; cpu: Record<string, Figure> }> {
   const rounds = o.rounds ?? 5;
   const samples: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
   let unit: Figure['unit'] = 'µs';
   for (let r = 0; r < rounds; r++) {
     for (const [who, call] of Object.entries(calls)) {
-      const f = await measure(call, { ...o, rounds: 1, warmup: r === 0 ? (o.warmup ?? 100) : 20 });
+      let n = 0;
+      const counted = () => (n++, call());
+      const before = cpuMicros(serverPid);
+      const f = await measure(counted, { ...o, rounds: 1, warmup: r === 0 ? (o.warmup ?? 100) : 20 });
+      (cpu[who] ??= []).push((cpuMicros(serverPid) - before) / n);
       (samples[who] ??= []).push(f.median);
       unit = f.unit;
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([who, s]) => [who, figure(s, unit)]));
+  const each = (m: Record<string, number[]>, u: Figure['unit']) => Object.fromEntries(Object.entries(m).map(([who, s]) => [who, figure(s, u)]));
+  return { figures: each(samples, unit), cpu: each(cpu, 'µs') };
 }
 
 /** Moleculer over NATS: a broker serving math.add, another calling it, both on `url`. */
@@ -80,9 +110,9 @@ export async function nats(o: MeasureOptions = {}): Promise<string> {
       unix: () => uc.api.add(1, 2),
     };
     progress('sequential round trips (raw nc.request, farcall over NATS, Moleculer, farcall over a Unix socket, in turn)');
-    const seq = await interleaved(calls, async (call, m) => (await latency(call, m)).p50, o);
+    const { figures: seq } = await interleaved(calls, async (call, m) => (await latency(call, m)).p50, o, server.pid);
     progress(`${IN_FLIGHT.toLocaleString('en-US')} in flight (the same, in turn)`);
-    const par = await interleaved(calls, (call, m) => throughput(call, IN_FLIGHT, m), o);
+    const { figures: par, cpu } = await interleaved(calls, (call, m) => throughput(call, IN_FLIGHT, m), o, server.pid);
 
     await Promise.all([fc.close(), uc.close(), mol.stop()]);
     await Promise.all([svc.close(), unix.close()]);
@@ -98,7 +128,8 @@ export async function nats(o: MeasureOptions = {}): Promise<string> {
       table('Services over NATS (one local nats-server; caller and instance on separate connections)', [
         ...rows('round trip, sequential (p50)', seq, true),
         ...rows(`${IN_FLIGHT.toLocaleString('en-US')} in flight`, par, false),
-      ]) + `\nfarcall over NATS with ${IN_FLIGHT.toLocaleString('en-US')} in flight: ${vsMoleculer.toFixed(1)}× Moleculer's calls/s.\n`
+        ...rows(`CPU per call, ${IN_FLIGHT.toLocaleString('en-US')} in flight (both sides + nats-server)`, cpu, true),
+      ]) + `\nfarcall over NATS with ${IN_FLIGHT.toLocaleString('en-US')} in flight: ${vsMoleculer.toFixed(1)}× Moleculer's calls/s, ${(cpu.moleculer!.median / cpu.farcall!.median).toFixed(1)}× less CPU per call.\n`
     );
   } finally {
     await server.stop();

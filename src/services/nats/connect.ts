@@ -36,10 +36,11 @@ import { checkServiceName, checkVersion, helloSubject } from './subjects.ts';
 export const HEARTBEAT_MS = 500;
 /**
  * How long a heartbeat waits for its answer before the instance counts as
- * gone. An instance whose process or connection died is known at once (NATS
- * answers "no responders"); this bound is for one cut off without a word (its
- * server unreachable) or frozen: a method that blocks its instance's event
- * loop this long makes the instance look dead.
+ * gone, when nothing else came from it meanwhile either. An instance whose
+ * process or connection died is known at once (NATS answers "no
+ * responders"); this bound is for one cut off without a word (its server
+ * unreachable) or frozen: a method that blocks its instance's event loop
+ * this long makes the instance look dead.
  */
 export const PING_TIMEOUT_MS = 2_000;
 /** Longest a non-idempotent call waits after its instance died: the heartbeat's period plus its wait. */
@@ -88,8 +89,6 @@ function isNoResponders(err: unknown): boolean {
 interface Session {
   readonly peer: Peer;
   readonly id: string;
-  /** Calls out on this session now. */
-  busy: number;
   /** Ends the session: its instance is gone. */
   fail(cause: Error): void;
   close(): Promise<void>;
@@ -187,7 +186,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     if (this.closing) return Promise.reject(new ChannelClosedError(`the connection to service '${this.options.service}' was closed`));
     if (this.live.length < this.wanted && !this.opening && performance.now() >= this.quietUntil) this.replace();
     let best: Session | undefined;
-    for (const s of this.live) if (!best || s.busy < best.busy) best = s;
+    for (const s of this.live) if (!best || s.peer.callsOut < best.peer.callsOut) best = s;
     return best ?? this.opening ?? this.replace();
   }
 
@@ -219,19 +218,23 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     return opening;
   }
 
-  async call(handle: number, kind: CallKind, path: string[], args?: unknown[], opts?: CallOptions): Promise<unknown> {
+  call(handle: number, kind: CallKind, path: string[], args?: unknown[], opts?: CallOptions): Promise<unknown> {
+    const picked = this.pick();
+    // The common call costs no promise of its own: only one that may be made again needs the loop.
+    if (!(picked instanceof Promise) && !this.retried.has(path[0] ?? '')) return picked.peer.call(handle, kind, path, args, opts);
+    return this.callAgainAndAgain(picked, handle, kind, path, args, opts);
+  }
+
+  private async callAgainAndAgain(picked: Session | Promise<Session>, handle: number, kind: CallKind, path: string[], args?: unknown[], opts?: CallOptions): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
-      const picked = this.pick();
       const s = picked instanceof Promise ? await picked : picked;
-      s.busy++;
       try {
         return await s.peer.call(handle, kind, path, args, opts);
       } catch (err) {
         const again = err instanceof ChannelClosedError && !this.closing && this.retried.has(path[0] ?? '') && attempt < RETRIES;
         if (!again) throw err;
-      } finally {
-        s.busy--;
       }
+      picked = this.pick();
     }
   }
 
@@ -276,7 +279,14 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     // Subscribed before the hello: the instance may speak (a drain) as soon as it has answered.
     const inbox = this.nats.createInbox();
     let transport: NatsTransport | undefined;
-    const sub = nc.subscribe(inbox, { callback: (_err, m) => transport?.deliver(m) });
+    /** Messages heard from the instance: a heartbeat that times out while they keep coming was only queued behind them. */
+    let heard = 0;
+    const sub = nc.subscribe(inbox, {
+      callback: (_err, m) => {
+        heard++;
+        transport?.deliver(m);
+      },
+    });
     let hello: Hello & { refused?: string };
     try {
       hello = await this.ask(subject, inbox, connectTimeout);
@@ -294,14 +304,16 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     const ping = this.nats.headers();
     ping.set(PING_HEADER, inbox);
     const heartbeat = setInterval(() => {
+      const before = heard;
       nc.request(hello.subject, undefined, { headers: ping, timeout: PING_TIMEOUT_MS }).then(
         (m) => {
           if (m.headers?.has(BYE_HEADER)) channel.fail(new ChannelClosedError(`${label} ended the session: ${m.headers.get(BYE_HEADER)}`));
         },
         (err: unknown) => {
           if (nc.isClosed()) return channel.fail(new ChannelClosedError(`the NATS connection to ${label} closed`));
-          // A timeout may be a reconnecting client, a dead instance on a far server, or one whose event loop is blocked; either way its calls cannot be answered now.
-          channel.fail(new ChannelClosedError(`${label} is gone (${isNoResponders(err) ? 'no responders' : `no heartbeat within ${PING_TIMEOUT_MS} ms`})`));
+          if (isNoResponders(err)) return channel.fail(new ChannelClosedError(`${label} is gone (no responders)`));
+          // Silent for a whole wait: a dead instance on a far server, or one whose event loop is blocked; either way its calls cannot be answered now.
+          if (heard === before) channel.fail(new ChannelClosedError(`${label} is gone (no heartbeat within ${PING_TIMEOUT_MS} ms)`));
         },
       );
     }, HEARTBEAT_MS);
@@ -309,7 +321,6 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     const session: Session = {
       peer,
       id: hello.id,
-      busy: 0,
       fail: (cause) => channel.fail(cause),
       async close() {
         if (peer.isClosed) return;
