@@ -14,7 +14,12 @@ interface Command {
 
 const commands: Record<string, Command> = {
   bench: { summary: BENCH_SUMMARY, run: bench },
-  ls: { summary: LS_SUMMARY, run: ls },
+  ls: {
+    summary: `${LS_SUMMARY} (or on a NATS cluster: --nats URL)`,
+    // The NATS client is loaded only when asked for.
+    run: async (args) =>
+      args.some((a) => a === '--nats' || a.startsWith('--nats=')) ? (await import('./services/nats/ls.ts')).lsNats(args, (m) => new UsageError(m)) : ls(args),
+  },
   call: { summary: CALL_SUMMARY, run: call },
 };
 

@@ -46,7 +46,7 @@ call to 64 MiB, and prints a markdown table of medians with their spread and
 ratios to the raw mechanism and the best peer, all from the same run.
 
 Options:
-  --transports LIST  transports to measure, comma-separated (default: all)
+  --transports LIST  transports to measure, comma-separated, or all (default: all but nats)
   --payloads LIST    payloads to send, comma-separated (default: all)
   --quick            the whole matrix in under 30 s: ${QUICK.rounds} rounds of ${QUICK.time} ms per figure, at most
                      ${QUICK.budget / MiB} MiB in flight, and payloads up to ${QUICK.largest / MiB} MiB unless --payloads names more
@@ -85,8 +85,9 @@ Exit status: 0 when the run finished (a failed case is reported in the
 output), 2 for a bad option.`;
 }
 
-function list<T extends string>(option: string, value: string | undefined, known: readonly T[]): T[] {
-  if (value === undefined || value === 'all') return [...known];
+function list<T extends string>(option: string, value: string | undefined, known: readonly T[], byDefault: readonly T[] = known): T[] {
+  if (value === undefined) return [...byDefault];
+  if (value === 'all') return [...known];
   const items = value.split(',').map((s) => s.trim());
   if (items.some((s) => s === '')) throw new UsageError(`--${option} got an empty item in '${value}'; expected a comma-separated list of: ${known.join(', ')}`);
   for (const item of items) {
@@ -144,7 +145,7 @@ export function parseBenchArgs(args: string[]): BenchArgs {
   const base = quick ? QUICK : FULL;
   const time = integer('time', str('time'), 1, 600_000) ?? base.time;
   const settings: Settings = {
-    transports: list('transports', str('transports'), TRANSPORTS.map((t) => t.id)),
+    transports: list('transports', str('transports'), TRANSPORTS.map((t) => t.id), TRANSPORTS.filter((t) => !t.optIn).map((t) => t.id)),
     payloads:
       str('payloads') === undefined && quick
         ? PAYLOADS.filter((p) => p.bytes <= QUICK.largest).map((p) => p.id)

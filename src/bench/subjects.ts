@@ -17,17 +17,19 @@ import { connect, createPool, releaseProxy, spawn, transfer, wrap, type SocketAd
 import { startThread } from '../pool/thread.ts';
 import { EchoClient } from './framed.ts';
 import { nodeEndpoint } from './comlink-endpoint.ts';
+import { NATS_SUBJECTS } from './nats.ts';
 import type { Payload } from './payloads.ts';
 
-export type TransportId = 'worker' | 'child' | 'unix' | 'tcp' | 'pool' | 'sync';
+export type TransportId = 'worker' | 'child' | 'unix' | 'tcp' | 'pool' | 'sync' | 'nats';
 
-export const TRANSPORTS: ReadonlyArray<{ id: TransportId; label: string; about: string }> = [
+export const TRANSPORTS: ReadonlyArray<{ id: TransportId; label: string; about: string; optIn?: true }> = [
   { id: 'worker', label: 'worker port', about: 'a worker thread over its MessagePort' },
   { id: 'child', label: 'child pipe', about: 'a child process over a pipe (farcall: spawn())' },
   { id: 'unix', label: 'Unix socket', about: 'another process over a Unix domain socket (farcall: listen()/connect())' },
   { id: 'tcp', label: 'TCP loopback', about: 'another process over TCP on 127.0.0.1 (farcall: listen()/connect())' },
   { id: 'pool', label: 'thread pool', about: 'a pool of worker threads, one per CPU (farcall: createPool())' },
   { id: 'sync', label: 'sync call', about: 'a synchronous call into a worker thread, the caller blocked until it answers (farcall: createSyncFn())' },
+  { id: 'nats', label: 'NATS', about: 'a service over a local nats-server, caller and instance on separate connections (farcall: serve()/connect() with nats); only when asked for', optIn: true },
 ];
 
 /** raw: the mechanism farcall rides on; peer: another library doing farcall's job. */
@@ -426,4 +428,5 @@ export const SUBJECTS: readonly Subject[] = [
   rawPostMessage('pool', (ctx) => ctx.threads),
   farcallPool,
   piscinaPool,
+  ...NATS_SUBJECTS,
 ];

@@ -162,6 +162,11 @@ export class Peer {
     transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
   }
 
+  /** Calls this side has made that are not answered yet. */
+  get callsOut(): number {
+    return this.pending.size;
+  }
+
   get isClosed(): boolean {
     return this.closedBy !== undefined;
   }

@@ -16,6 +16,7 @@ Options:
   --registry DIR  the registry directory (default: $FARCALL_REGISTRY_DIR, else
                   $XDG_RUNTIME_DIR/farcall, else farcall-<user> under the temp dir)
   --json          print a JSON array, one object per instance (uptimeMs in milliseconds)
+  --nats URL      list the instances on a NATS cluster instead (farcall ls --nats URL --help)
   -h, --help      show this help`;
 
 const CALL_HELP = `Usage: farcall call <service|address> <method> [json args...]

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { describe } from '../codec/marks.ts';
-import { ChannelClosedError, NoSuchServiceError, UnsupportedError } from '../errors.ts';
+import { ChannelClosedError, NoSuchServiceError } from '../errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../options.ts';
 import type { CallKind } from '../protocol.ts';
 import { sendDrain } from '../rpc/drain.ts';
@@ -147,8 +147,9 @@ export async function connectService<T>(options: ServiceConnectOptions): Promise
 }
 
 /** The one place a backend is chosen by option: the NATS backend plugs in here, returning a ServiceConnection. */
-async function connectOverNats<T>(_options: ServiceConnectOptions): Promise<ServiceConnection<T>> {
-  throw new UnsupportedError('connect() option nats: services over NATS are wired separately (connectNats() in services/nats); this connect() uses the local registry');
+async function connectOverNats<T>(options: ServiceConnectOptions): Promise<ServiceConnection<T>> {
+  const { connectNats } = await import('./nats/connect.ts');
+  return (await connectNats<T>(options as Parameters<typeof connectNats>[0])) as unknown as ServiceConnection<T>;
 }
 
 class ServiceClient<T> extends EventEmitter<ServiceConnectionEvents> implements ServiceConnection<T>, RemoteTarget {

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { describe } from '../codec/marks.ts';
-import { UnsupportedError } from '../errors.ts';
 import { LISTEN_OPTIONS, listen, type ListenOptions, type Server, type ServerEvents } from '../listen.ts';
 import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
 import { peerOf, type ClientInfo } from '../rpc/context.ts';
@@ -160,8 +159,10 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
 }
 
 /** The one place a backend is chosen by option: the NATS backend plugs in here, returning a Service. */
-async function serveOverNats(_name: string, _api: unknown, _options: ServeOptions): Promise<Service> {
-  throw new UnsupportedError('serve() option nats: serving over NATS is wired separately (serveNats() in services/nats); this serve() uses the local registry');
+async function serveOverNats(name: string, api: unknown, options: ServeOptions): Promise<Service> {
+  // Loaded on first use, with the NATS client it loads in turn: users who never use NATS load neither.
+  const { serveNats } = await import('./nats/serve.ts');
+  return (await serveNats(name, api, options as Parameters<typeof serveNats>[2])) as unknown as Service;
 }
 
 function wireAddress(bound: Server['address'], asked: SocketAddress): InstanceInfo['address'] {

@@ -1,9 +1,15 @@
 /**
  * A peer's channel over NATS: messages published to one subject, received
- * from another. One NATS message per farcall message, in our codec; buffers
- * marked with transfer() travel after the body, their lengths in a header, so
- * the body format (and framing) is the one every stream transport uses. The
- * NATS client already coalesces publishes of one tick into one write.
+ * from another, in our codec. The messages one tick sends share one NATS
+ * message (their byte lengths in a header): every NATS message costs the
+ * servers routing and both clients parsing, and under load that, not our
+ * codec, is the cost per call. A message with buffers marked with transfer()
+ * travels alone, the buffers after the body and their lengths in a header.
+ *
+ * Where the other side answers travels as the message's NATS reply subject,
+ * not a header: a message without headers is the cheapest NATS carries, and a
+ * plain call needs none. A call's deadline travels in a header, where NATS
+ * tooling and other languages can read it without our codec.
  *
  * The channel does not subscribe itself: whoever owns the subscription (a
  * client's inbox, an instance's session subject shared by its clients) hands
@@ -12,15 +18,26 @@
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import type { Message } from '../protocol.ts';
+import { MsgType, type Message } from '../protocol.ts';
+import { TickFlush } from './tick-flush.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
-/** Header naming the subject the other side answers on. */
-export const FROM_HEADER = 'Farcall-From';
+/** Header giving a call's deadline: milliseconds the caller waits, from when it sent the call (in a batch, one per message, empty for none). */
+export const DEADLINE_HEADER = 'Farcall-Deadline';
 /** Header listing the byte lengths of out-of-band buffers after the body. */
 const BUFFERS_HEADER = 'Farcall-Buffers';
+/** Header listing the byte lengths of the messages a batch holds, in order. */
+const BATCH_HEADER = 'Farcall-Batch';
 /** Header saying the session is over (no body). */
 export const BYE_HEADER = 'Farcall-Bye';
+/**
+ * Header of an instance going away: send no more calls, those sent are
+ * served. The client answers with the same header once it has stopped, so the
+ * instance knows every call it sent has arrived (NATS keeps one sender's order).
+ */
+export const DRAIN_HEADER = 'Farcall-Drain';
+/** Header of a client's heartbeat, naming its session (its inbox). */
+export const PING_HEADER = 'Farcall-Ping';
 
 /** The headers factory of the NATS client library (passed in: this module never imports it). */
 export type HeadersFactory = () => MsgHdrs;
@@ -28,25 +45,37 @@ export type HeadersFactory = () => MsgHdrs;
 /** What a NATS message hands `deliver`. */
 export interface NatsInbound {
   readonly data: Uint8Array;
-  readonly headers?: MsgHdrs | undefined;
+  readonly headers?: Pick<MsgHdrs, 'has' | 'get' | 'code'> | undefined;
 }
 
 /** Most bytes one message may carry by default: NATS's own default max_payload. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Most messages one batch holds: its headers list each one's length and deadline. */
+const MAX_BATCH = 512;
+/** Bytes of a NATS message kept for our headers (a full batch's lists fit): the limit is on headers and body together. */
+const HEADER_ROOM = 16 * 1024;
 
 export class NatsTransport implements MessageTransport {
   readonly capabilities: TransportCapabilities;
   private sink: TransportSink | undefined;
   private closed = false;
   private readonly maxPayload: number;
+  /** Bodies sent this tick, not yet published. */
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  /** Deadlines of the batch's calls by position, when any has one. */
+  private deadlines: Array<number | undefined> | undefined;
+  private readonly flusher = new TickFlush(() => this.flush());
+  /** Told when the other side sends a drain notice (no body). */
+  ondrain: ((reason: string) => void) | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly headers: HeadersFactory,
     /** Where this side publishes. */
     private readonly to: string,
-    /** Where the other side answers this one, sent with every message. */
-    private readonly from: string,
+    /** Where the other side answers this one, sent with every message (the instance side sends none: its client's inbox is fixed). */
+    private readonly from: string | undefined,
     label: string,
   ) {
     this.capabilities = { transfer: true, ports: false, label };
@@ -60,44 +89,101 @@ export class NatsTransport implements MessageTransport {
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
     if (this.closed) return onError(new ChannelClosedError(`the ${this.capabilities.label} is closed`), msg);
     try {
-      // Room for the headers: the limit is on the whole NATS message.
-      const { body, buffers } = encodeMessage(msg, transfer, this.maxPayload - 512);
-      const h = this.headers();
-      h.set(FROM_HEADER, this.from);
-      let data = body;
-      if (buffers.length > 0) {
-        h.set(BUFFERS_HEADER, buffers.map((b) => b.byteLength).join(','));
-        data = concat(body, buffers);
+      let deadline: number | undefined;
+      if (msg.t === MsgType.Call && msg.d !== undefined) {
+        ({ d: deadline, ...msg } = msg);
       }
-      this.nc.publish(this.to, data, { headers: h });
+      // Room for the headers: the limit is on the whole NATS message.
+      const { body, buffers } = encodeMessage(msg, transfer, this.maxPayload - HEADER_ROOM);
+      if (buffers.length > 0) return this.publishAlone(body, buffers, deadline);
+      if (this.batch.length === MAX_BATCH || this.batchBytes + body.byteLength > this.maxPayload - HEADER_ROOM) this.flush();
+      this.batch.push(body);
+      this.batchBytes += body.byteLength;
+      if (deadline !== undefined) (this.deadlines ??= [])[this.batch.length - 1] = deadline;
+      this.flusher.schedule();
     } catch (err) {
-      onError(err, msg);
+      // The codec names the stream transports' option; here the limit is the NATS server's.
+      const tooBig = err instanceof ProtocolError && err.message.includes('exceeds maxMessageSize');
+      onError(tooBig ? new ProtocolError(err.message.replace(/maxMessageSize \((\d+) bytes\)/, `what one NATS message may carry ($1 bytes: the server's max_payload, ${this.maxPayload}, less room for headers)`)) : err, msg);
+    }
+  }
+
+  private publishAlone(body: Uint8Array, buffers: readonly ArrayBuffer[], deadline: number | undefined): void {
+    this.flush();
+    const h = this.headers();
+    h.set(BUFFERS_HEADER, buffers.map((b) => b.byteLength).join(','));
+    if (deadline !== undefined) h.set(DEADLINE_HEADER, String(deadline));
+    this.publish(concat(body, buffers), h);
+  }
+
+  /** Publishes the tick's messages: alone without headers when there is one (the common sequential call), else as a batch. */
+  private flush(): void {
+    const { batch, deadlines } = this;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.deadlines = undefined;
+    let h: MsgHdrs | undefined;
+    let data = batch[0]!;
+    if (batch.length > 1) {
+      (h = this.headers()).set(BATCH_HEADER, batch.map((b) => b.byteLength).join(','));
+      data = concat(data, batch.slice(1));
+    }
+    if (deadlines) (h ??= this.headers()).set(DEADLINE_HEADER, batch.map((_, i) => deadlines[i] ?? '').join(','));
+    this.publish(data, h);
+  }
+
+  private publish(data: Uint8Array, headers: MsgHdrs | undefined): void {
+    if (this.closed) return;
+    try {
+      this.nc.publish(this.to, data, { reply: this.from, headers });
+    } catch (err) {
+      // The connection is closed or draining: the calls in this message will not be answered, so none may wait.
+      this.fail(new ChannelClosedError(`could not send to the ${this.capabilities.label}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
     }
   }
 
   /** One message from the subscription that feeds this channel. */
   deliver(m: NatsInbound): void {
     if (this.closed || !this.sink) return;
+    // NATS itself says a message we sent found no subscriber: the other side's subject is gone.
+    if (m.headers?.code === 503) return this.fail(new ChannelClosedError(`the ${this.capabilities.label} is gone (no responders)`));
     if (m.headers?.has(BYE_HEADER)) {
       return this.fail(new ChannelClosedError(`the ${this.capabilities.label} closed the session: ${m.headers.get(BYE_HEADER)}`));
     }
-    let msg: Message;
+    if (m.headers?.has(DRAIN_HEADER)) return this.ondrain?.(m.headers.get(DRAIN_HEADER));
+    const batch = m.headers?.get(BATCH_HEADER);
+    const deadlines = m.headers?.get(DEADLINE_HEADER);
+    let msgs: Message[];
     try {
-      msg = split(m.data, m.headers?.get(BUFFERS_HEADER) ?? '');
+      if (batch) msgs = splitBatch(m.data, batch);
+      else msgs = [split(m.data, m.headers?.get(BUFFERS_HEADER) ?? '')];
+      if (deadlines) addDeadlines(msgs, deadlines);
     } catch (err) {
       return this.fail(err instanceof Error ? err : new ProtocolError(String(err)));
     }
-    this.sink.message(msg);
+    // A message may close the channel (the peer found it invalid): the rest of the batch is then dropped with it.
+    for (let i = 0; i < msgs.length && !this.closed; i++) this.sink.message(msgs[i]!);
   }
 
   /** Tells the other side the session is over (best effort: it may be gone). */
   sayBye(reason: string): void {
+    this.signal(BYE_HEADER, reason);
+  }
+
+  /** Tells the other side to send no more calls (an instance), or that it has stopped (a client). */
+  sayDrain(reason: string): void {
+    this.signal(DRAIN_HEADER, reason);
+  }
+
+  private signal(header: string, value: string): void {
     if (this.closed || this.nc.isClosed()) return;
+    // After what this side already sent: a drain confirmed must come after the calls it covers.
+    this.flush();
     const h = this.headers();
-    h.set(FROM_HEADER, this.from);
-    h.set(BYE_HEADER, reason);
+    h.set(header, value);
     try {
-      this.nc.publish(this.to, new Uint8Array(0), { headers: h });
+      this.nc.publish(this.to, new Uint8Array(0), { reply: this.from, headers: h });
     } catch {
       // The connection is going away too; the other side learns from that.
     }
@@ -115,35 +201,65 @@ export class NatsTransport implements MessageTransport {
   }
 }
 
-function concat(body: Uint8Array, buffers: readonly ArrayBuffer[]): Uint8Array {
+function concat(body: Uint8Array, rest: ReadonlyArray<ArrayBuffer | Uint8Array>): Uint8Array {
   let size = body.byteLength;
-  for (const b of buffers) size += b.byteLength;
+  for (const b of rest) size += b.byteLength;
   const out = new Uint8Array(size);
   out.set(body, 0);
   let at = body.byteLength;
-  for (const b of buffers) {
-    out.set(new Uint8Array(b), at);
+  for (const b of rest) {
+    out.set(b instanceof Uint8Array ? b : new Uint8Array(b), at);
     at += b.byteLength;
   }
   return out;
 }
 
-/** Splits a received payload into the body and its out-of-band buffers, and decodes it. */
-function split(data: Uint8Array, lengths: string): Message {
-  if (lengths === '') return decodeMessage(data, []) as Message;
-  const sizes = lengths.split(',').map(Number);
+/** Byte lengths from a header: whole, non-negative, adding up to at most `size`. */
+function lengths(header: string, name: string, size: number): number[] {
+  const out = header.split(',').map(Number);
   let total = 0;
-  for (const n of sizes) {
-    if (!Number.isSafeInteger(n) || n < 0) throw new ProtocolError(`bad ${BUFFERS_HEADER} header: ${lengths.slice(0, 80)}`);
+  for (const n of out) {
+    if (!Number.isSafeInteger(n) || n < 0) throw new ProtocolError(`bad ${name} header: ${header.slice(0, 80)}`);
     total += n;
   }
-  const bodyEnd = data.byteLength - total;
-  if (bodyEnd < 0) throw new ProtocolError(`the ${BUFFERS_HEADER} header claims more bytes than the message holds`);
-  const buffers: ArrayBuffer[] = [];
-  let at = bodyEnd;
+  if (total > size) throw new ProtocolError(`the ${name} header claims more bytes than the message holds`);
+  return out;
+}
+
+function splitBatch(data: Uint8Array, header: string): Message[] {
+  const sizes = lengths(header, BATCH_HEADER, data.byteLength);
+  const out: Message[] = [];
+  let at = 0;
   for (const n of sizes) {
-    // A copy: the received payload's memory is the client's, and a buffer must be the callee's own.
-    buffers.push(data.slice(at, at + n).buffer);
+    out.push(decodeMessage(data, [], at, at + n) as Message);
+    at += n;
+  }
+  return out;
+}
+
+/** Puts each call's deadline from the header back on the call, where the peer reads it. */
+function addDeadlines(msgs: Message[], header: string): void {
+  const values = header.split(',');
+  if (values.length !== msgs.length) throw new ProtocolError(`the ${DEADLINE_HEADER} header has ${values.length} values for ${msgs.length} messages`);
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i]!;
+    if (values[i] !== '' && m.t === MsgType.Call) m.d = Number(values[i]);
+  }
+}
+
+/** Splits a received payload into the body and its out-of-band buffers, and decodes it. */
+function split(data: Uint8Array, header: string): Message {
+  if (header === '') return decodeMessage(data, []) as Message;
+  const sizes = lengths(header, BUFFERS_HEADER, data.byteLength);
+  let at = data.byteLength - sizes.reduce((a, b) => a + b, 0);
+  const bodyEnd = at;
+  const buffers: ArrayBuffer[] = [];
+  for (const n of sizes) {
+    // A copy of exactly its bytes: the payload's memory is the NATS client's (in Node, a Buffer whose
+    // slice() is a view of a larger, shared ArrayBuffer), and a buffer must be the callee's own.
+    const own = new ArrayBuffer(n);
+    new Uint8Array(own).set(data.subarray(at, at + n));
+    buffers.push(own);
     at += n;
   }
   return decodeMessage(data, buffers, 0, bodyEnd) as Message;

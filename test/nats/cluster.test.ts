@@ -1,25 +1,31 @@
 /**
  * Three nats-servers routed into one cluster on loopback stand in for three
- * hosts: two instances attached to different servers, a client on the third,
- * and the server of one instance killed while calls are in flight. Every
- * idempotent call succeeds (retried on the other instance); none hangs.
+ * hosts: two instances attached to different servers, a client on the third.
+ * Under load, the server of one instance is killed (that instance is gone
+ * with its host), or the client's own server is killed (the client
+ * reconnects to another). Either way every idempotent call succeeds, retried
+ * on a new session; none hangs.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { loadNats } from '../../src/services/nats/client.ts';
 import { connectNats } from '../../src/services/nats/connect.ts';
 import { serveNats } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
-import { natsSkipReason, reportSkipped, startNatsCluster } from './server.ts';
+import { natsSkipReason, reportSkipped, startNatsCluster, type NatsServer } from './server.ts';
 
 const test = suite('nats cluster');
+const api = { work: async (i: number) => i * 2 };
+const CALLERS = 20;
+const EACH = 400;
 
-test('one server of three killed under load: 0 failed idempotent calls', async () => {
+/** Runs the load, kills the server `victim` picks once some calls are done, and counts what failed. */
+async function underLoad(victim: (servers: NatsServer[], hostOf: Map<string, number>, instances: readonly string[]) => number): Promise<void> {
   const { connect } = await loadNats();
   const servers = await startNatsCluster(3);
-  const conns: Array<import('@nats-io/transport-node').NatsConnection> = [];
+  const conns: NatsConnection[] = [];
   try {
-    const api = { work: async (i: number) => i * 2 };
     // Each instance knows only its own server: killing it takes that instance off the cluster, like its host going away.
     const hostOf = new Map<string, number>();
     for (const i of [0, 1]) {
@@ -27,7 +33,8 @@ test('one server of three killed under load: 0 failed idempotent calls', async (
       conns.push(nc);
       hostOf.set((await serveNats('work', api, { nats: nc })).id, i);
     }
-    const client = await connect({ servers: servers[2]!.url });
+    // The client knows every server, its own first, and moves to another when its own goes.
+    const client = await connect({ servers: [2, 0, 1].map((i) => servers[i]!.url), noRandomize: true, reconnectTimeWait: 50 });
     conns.push(client);
     // Routes form after the servers listen; wait until both instances answer discovery from the client's server.
     await within(10_000, 'both instances visible across the cluster', (async () => {
@@ -42,7 +49,7 @@ test('one server of three killed under load: 0 failed idempotent calls', async (
     let failed = 0;
     let done = 0;
     const load = async (from: number) => {
-      for (let i = from; i < from + 400; i++) {
+      for (let i = from; i < from + EACH; i++) {
         try {
           assert.is(await c.api.work(i), i * 2);
           done++;
@@ -52,18 +59,25 @@ test('one server of three killed under load: 0 failed idempotent calls', async (
         }
       }
     };
-    const running = Promise.all(Array.from({ length: 20 }, (_, k) => load(k * 400)));
+    const running = Promise.all(Array.from({ length: CALLERS }, (_, k) => load(k * EACH)));
     await within(10_000, 'some calls to finish first', (async () => { while (done < 200) await new Promise((r) => setImmediate(r)); })());
-    // Kill the server of the instance the client's session is pinned to.
-    await servers[hostOf.get(c.instance)!]!.kill();
-    await within(20_000, 'the load to finish', running);
+    await servers[victim(servers, hostOf, c.instances)]!.kill();
+    await within(30_000, 'the load to finish', running);
     assert.is(failed, 0, `${failed} idempotent calls failed`);
-    assert.is(done, 8_000);
+    assert.is(done, CALLERS * EACH);
     await c.close();
   } finally {
     await Promise.all(conns.map((nc) => nc.close().catch(() => {})));
     await Promise.all(servers.map((s) => s.stop().catch(() => {})));
   }
+}
+
+test('the server of an instance killed under load: 0 failed idempotent calls', async () => {
+  await underLoad((_servers, hostOf, instances) => hostOf.get(instances[0]!)!);
+});
+
+test("the client's own server killed under load, the client reconnecting to another: 0 failed idempotent calls", async () => {
+  await underLoad(() => 2);
 });
 
 if (natsSkipReason()) reportSkipped('test/nats/cluster.test.ts');

@@ -14,14 +14,17 @@ import { natsSkipReason, reportSkipped, startNatsCluster, startNatsServer } from
 const test = suite('nats infrastructure');
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('importing farcall does not load the NATS client library', () => {
-  // A fresh process: which modules did `import 'farcall'` (the sources) pull in?
+test('importing farcall, or the NATS backend before its first use, does not load the NATS client library', () => {
+  // A fresh process: which modules did `import 'farcall'` (the sources) and the backend's entry points pull in?
   const script = `
     const { register } = await import('node:module');
     register('data:text/javascript,' + encodeURIComponent(
       'export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.includes("@nats-io")) console.log("LOADED " + r.url); return r; }'
     ));
     await import('./src/index.ts');
+    await import('./src/services/nats/serve.ts');
+    await import('./src/services/nats/connect.ts');
+    await import('./src/services/nats/ls.ts');
     console.log('DONE');
   `;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });

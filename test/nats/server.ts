@@ -45,6 +45,8 @@ export function freePort(): Promise<number> {
 /** One running nats-server. */
 export interface NatsServer {
   readonly port: number;
+  /** The nats-server process id (benchmarks read its CPU time). */
+  readonly pid: number;
   /** nats://127.0.0.1:PORT */
   readonly url: string;
   /** SIGKILLs it (a host going away) and resolves once it has exited. */
@@ -90,7 +92,7 @@ async function start(args: string[], port: number): Promise<NatsServer> {
     proc.kill(signal);
     await within(10_000, `nats-server ${port} to exit on ${signal}`, done);
   };
-  return { port, url: `nats://127.0.0.1:${port}`, kill: stopWith('SIGKILL'), stop: stopWith('SIGTERM') };
+  return { port, pid: proc.pid!, url: `nats://127.0.0.1:${port}`, kill: stopWith('SIGKILL'), stop: stopWith('SIGTERM') };
 }
 
 /** One nats-server on a free loopback port. */

@@ -3,11 +3,14 @@
  * callbacks over the pinned session, no responders, an instance dying
  * mid-call, graceful close, and the micro protocol's discovery answers.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, NoSuchServiceError, proxy, transfer } from '../../src/index.ts';
+import { ChannelClosedError, NoSuchServiceError, connect, proxy, serve, transfer } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
-import { connectNats, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
+import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
 import { serveNats } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
 import { natsSkipReason, reportSkipped, startNatsServer, type NatsServer } from './server.ts';
@@ -60,6 +63,36 @@ test('values, thrown errors and transferred buffers cross as on every transport'
   }
 });
 
+test('serve(name, api, { nats }) and connect({ service, nats }) are this backend, by the same names as on one host', async ({ nc }) => {
+  const svc = await serve('by-name', api, { nats: nc, version: '1.4.0' });
+  assert.match(String(svc.address), /^nats:/);
+  const c = await connect<Api>({ service: 'by-name', nats: nc });
+  try {
+    assert.is(await c.api.echo('over NATS'), 'over NATS');
+    const missing = await connect({ service: 'nobody-serves-this', nats: nc }).catch((e: unknown) => e);
+    assert.instance(missing, NoSuchServiceError);
+    const wrong = await serve('by-name', api, { nats: nc, registry: '/tmp' } as never).catch((e: unknown) => e);
+    assert.match(String(wrong), /has no option registry/);
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+test("a value past the server's max_payload is refused on the sender's side, naming the limit; the session goes on", async ({ nc }) => {
+  const svc = await serveNats('big', api, { nats: nc });
+  const c = await connectNats<Api>({ service: 'big', nats: nc, sessions: 1 });
+  try {
+    const err = await c.api.echo(new Uint8Array(2 * 1024 * 1024)).catch((e: unknown) => e);
+    assert.instance(err, Error);
+    assert.match((err as Error).message, /a message of \d+ bytes exceeds what one NATS message may carry \(\d+ bytes: the server's max_payload, 1048576/);
+    assert.is(await c.api.echo('after'), 'after');
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
 test('a callback passed with proxy() is called back over the session', async ({ nc }) => {
   const svc = await serveNats('callbacks', api, { nats: nc });
   const c = await connectNats<Api>({ service: 'callbacks', nats: nc });
@@ -74,12 +107,12 @@ test('a callback passed with proxy() is called back over the session', async ({ 
 });
 
 test('no instance: NoSuchServiceError naming the service, at once', async ({ nc }) => {
-  const err = await within(2_000, 'no responders', connectNats<Api>({ service: 'nobody', nats: nc, timeout: 60_000 }).catch((e: unknown) => e));
+  const err = await within(2_000, 'no responders', connectNats<Api>({ service: 'nobody', nats: nc, connectTimeout: 60_000 }).catch((e: unknown) => e));
   assert.instance(err, NoSuchServiceError);
   assert.ok((err as Error).message.includes("'nobody'"), (err as Error).message);
 });
 
-test(`an instance that dies mid-call: its pending calls reject within ${HEARTBEAT_MS + PING_TIMEOUT_MS} ms plus slack`, async ({ nc, server }) => {
+test(`an instance whose connection dies mid-call: its pending calls reject within ${HEARTBEAT_MS} ms (a heartbeat meets no responders), bounded here by ${DEAD_INSTANCE_MS} ms`, async ({ nc, server }) => {
   const { connect } = await loadNats();
   const own = await connect({ servers: server.url });
   await serveNats('mortal', api, { nats: own });
@@ -88,25 +121,125 @@ test(`an instance that dies mid-call: its pending calls reject within ${HEARTBEA
   assert.is(await c.api.echo(1), 1);
   // The instance's connection goes away without a goodbye, as when its process is killed.
   await own.close();
-  const err = await within(HEARTBEAT_MS + PING_TIMEOUT_MS + 3_000, 'the pending call to reject', pending);
+  const err = await within(DEAD_INSTANCE_MS, 'the pending call to reject', pending);
   assert.instance(err, ChannelClosedError);
   assert.ok((err as Error).message.includes('mortal'), (err as Error).message);
   // The next call looks for another instance, and there is none.
   assert.instance(await c.api.echo(2).catch((e: unknown) => e), NoSuchServiceError);
 });
 
-test('close(): in-flight calls finish, then the client hears the session is over', async ({ nc }) => {
+test(`an instance frozen mid-call (SIGSTOP: its connection open, nothing answered): its pending calls reject within ${DEAD_INSTANCE_MS} ms`, async ({ nc, server }) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/nats-instance.ts', import.meta.url)), server.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await within(30_000, 'the instance to start', once(child.stdout!, 'data'))) as [Buffer];
+    const id = line.toString().trim();
+    const c = await connectNats<{ hang(): Promise<never>; ok(): string }>({ service: 'frozen', nats: nc, sessions: 1 });
+    assert.equal(c.instances, [id]);
+    assert.is(await c.api.ok(), 'ok');
+    const pending = c.api.hang().catch((e: unknown) => e);
+    assert.is(await c.api.ok(), 'ok'); // hang() has reached the instance
+    child.kill('SIGSTOP');
+    const err = await within(DEAD_INSTANCE_MS + 1_000, 'the pending call to reject', pending);
+    assert.instance(err, ChannelClosedError);
+    assert.match((err as Error).message, `no heartbeat within ${PING_TIMEOUT_MS} ms`);
+    await c.close();
+  } finally {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+});
+
+test('close(): no new session, in-flight calls finish, the client sends its next calls to another instance', async ({ nc }) => {
+  let release!: () => void;
+  const slow = { wait: () => new Promise<string>((r) => (release = () => r('done'))), who: () => 'first' };
+  const first = await serveNats('closing', slow, { nats: nc });
+  const c = await connectNats<typeof slow>({ service: 'closing', nats: nc, sessions: 1 });
+  const second = await serveNats('closing', { ...slow, who: () => 'second' }, { nats: nc });
+  try {
+    assert.equal(c.instances, [first.id]);
+    const call = c.api.wait();
+    await within(10_000, 'the call to arrive', (async () => { while (!release) await new Promise((r) => setImmediate(r)); })());
+    const closing = first.close();
+    // The drain notice reaches the client, which picks the other instance from then on.
+    await within(10_000, 'the client to leave the closing instance', (async () => { while (c.instances.includes(first.id)) await new Promise((r) => setImmediate(r)); })());
+    assert.is(await c.api.who(), 'second');
+    release();
+    assert.is(await call, 'done');
+    await closing;
+    assert.is(first.sessions, 0);
+    assert.ok(c.connected);
+  } finally {
+    await c.close();
+    await Promise.all([first.close(), second.close()]);
+  }
+});
+
+test('close() with no other instance: the in-flight call finishes, the next finds no instance', async ({ nc }) => {
   let release!: () => void;
   const slow = { wait: () => new Promise<string>((r) => (release = () => r('done'))) };
-  const svc = await serveNats('closing', slow, { nats: nc });
-  const c = await connectNats<typeof slow>({ service: 'closing', nats: nc });
+  const svc = await serveNats('alone', slow, { nats: nc });
+  const c = await connectNats<typeof slow>({ service: 'alone', nats: nc });
   const call = c.api.wait();
   await within(10_000, 'the call to arrive', (async () => { while (!release) await new Promise((r) => setImmediate(r)); })());
   const closing = svc.close();
   release();
   assert.is(await call, 'done');
   await closing;
-  assert.instance(await within(10_000, 'the session to close', c.closed), ChannelClosedError);
+  const next = await c.api.wait().catch((e: unknown) => e);
+  assert.instance(next, NoSuchServiceError, String(next));
+  await c.close();
+});
+
+test('version: a client asking for 2 reaches only instances of version 2.x', async ({ nc }) => {
+  const one = await serveNats('versioned', { v: () => '1.4.0' }, { nats: nc, version: '1.4.0' });
+  const two = await serveNats('versioned', { v: () => '2.1.0' }, { nats: nc, version: '2.1.0' });
+  try {
+    const c = await connectNats<{ v(): string }>({ service: 'versioned', nats: nc, version: '2' });
+    for (let i = 0; i < 10; i++) assert.is(await c.api.v(), '2.1.0');
+    await c.close();
+    const err = await connectNats({ service: 'versioned', nats: nc, version: '2.10' }).catch((e: unknown) => e);
+    assert.instance(err, NoSuchServiceError);
+    assert.ok((err as Error).message.includes('version 2.10'), (err as Error).message);
+  } finally {
+    await Promise.all([one.close(), two.close()]);
+  }
+});
+
+test('one client spreads its calls over the instances it has sessions with', async ({ nc }) => {
+  const instances = await Promise.all(['a', 'b'].map((who) => serveNats('spread', { who: () => who }, { nats: nc })));
+  // Which instances NATS picks is its choice: open sessions until both are among them (bounded).
+  let c = await connectNats<{ who(): string }>({ service: 'spread', nats: nc, sessions: 4 });
+  for (let i = 0; i < 20 && new Set(c.instances).size < 2; i++) {
+    await c.close();
+    c = await connectNats({ service: 'spread', nats: nc, sessions: 4 });
+  }
+  try {
+    assert.is(new Set(c.instances).size, 2, 'both instances among the sessions');
+    const answers = await Promise.all(Array.from({ length: 200 }, () => c.api.who()));
+    assert.equal(new Set(answers), new Set(['a', 'b']));
+  } finally {
+    await c.close();
+    await Promise.all(instances.map((s) => s.close()));
+  }
+});
+
+test('a call with a deadline carries it in a NATS header; a plain call carries no headers', async ({ nc }) => {
+  const svc = await serveNats('deadlines', api, { nats: nc });
+  const seen: Array<string | undefined> = [];
+  const spy = nc.subscribe(`farcall.deadlines.${svc.id}`, { callback: (_e, m) => void seen.push(m.headers?.get('Farcall-Deadline') ?? (m.headers ? 'other headers' : undefined)) });
+  await nc.flush();
+  const plain = await connectNats<Api>({ service: 'deadlines', nats: nc, sessions: 1 });
+  const timed = await connectNats<Api>({ service: 'deadlines', nats: nc, sessions: 1, timeout: 4_000 });
+  try {
+    assert.is(await plain.api.echo(1), 1);
+    assert.is(await timed.api.echo(2), 2);
+    await nc.flush();
+    assert.equal(seen, [undefined, '4000']);
+  } finally {
+    spy.unsubscribe();
+    await Promise.all([plain.close(), timed.close()]);
+    await svc.close();
+  }
 });
 
 test('discovery: $SRV.PING, INFO and STATS answer with the micro v1 shapes, for all, by name, by name and id', async ({ nc }) => {
@@ -119,13 +252,42 @@ test('discovery: $SRV.PING, INFO and STATS answer with the micro v1 shapes, for 
     const info = (await nc.request(`$SRV.INFO.found.${svc.id}`, '', { timeout: 5_000 })).json<any>();
     assert.is(info.type, 'io.nats.micro.v1.info_response');
     assert.equal(info.endpoints.map((e: any) => [e.subject, e.queue_group]), [['farcall.found.hello', 'found']]);
-    const c = await connectNats<Api>({ service: 'found', nats: nc });
+    const c = await connectNats<Api>({ service: 'found', nats: nc, sessions: 1 });
+    assert.is(await c.api.echo(1), 1);
     await c.close();
     const stats = (await nc.request(`$SRV.STATS.found`, '', { timeout: 5_000 })).json<any>();
     assert.is(stats.type, 'io.nats.micro.v1.stats_response');
     assert.ok(!Number.isNaN(Date.parse(stats.started)));
-    assert.is(stats.endpoints[0].num_requests, 1);
+    // The hello and the call at least (the goodbye may or may not have been counted yet).
+    assert.ok(stats.endpoints[0].num_requests >= 2, String(stats.endpoints[0].num_requests));
   } finally {
+    await svc.close();
+  }
+});
+
+test('the calls of one tick share a NATS message, each with its own deadline in the header', async ({ nc }) => {
+  const svc = await serveNats('batched', api, { nats: nc });
+  const seen: Array<{ batch?: string; deadlines?: string }> = [];
+  const spy = nc.subscribe(`farcall.batched.${svc.id}`, { callback: (_e, m) => void seen.push({ batch: m.headers?.get('Farcall-Batch') || undefined, deadlines: m.headers?.get('Farcall-Deadline') || undefined }) });
+  await nc.flush();
+  const c = await connectNats<Api>({ service: 'batched', nats: nc, sessions: 1 });
+  try {
+    const values = Array.from({ length: 100 }, (_, i) => i);
+    assert.equal(await Promise.all(values.map((i) => c.api.echo(i))), values);
+    assert.is(seen.length, 1, 'one NATS message for 100 calls');
+    assert.is(seen[0]!.batch!.split(',').length, 100);
+    assert.is(seen[0]!.deadlines, undefined);
+    seen.length = 0;
+    const t = await connectNats<Api>({ service: 'batched', nats: nc, sessions: 1, timeout: 3_000 });
+    try {
+      assert.equal(await Promise.all([t.api.echo(1), t.api.echo(2)]), [1, 2]);
+      assert.equal(seen.map((m) => m.deadlines), ['3000,3000']);
+    } finally {
+      await t.close();
+    }
+  } finally {
+    spy.unsubscribe();
+    await c.close();
     await svc.close();
   }
 });
@@ -135,13 +297,23 @@ test('bad arguments name what was wrong', async ({ nc }) => {
     [{ service: 'a.b', nats: nc }, 'service name'],
     [{ service: 'ok' }, 'option nats'],
     [{ service: 'ok', nats: nc, timeout: -1 }, 'option timeout'],
+    [{ service: 'ok', nats: nc, idempotnet: ['a'] }, 'no option idempotnet (did you mean idempotent?)'],
+    [{ service: 'ok', nats: nc, sessions: 0 }, 'option sessions'],
+    [{ service: 'ok', nats: nc, version: '1.*' }, 'option version'],
   ] as const) {
     const err = await connectNats(opts as any).catch((e: unknown) => e);
     assert.instance(err, TypeError);
     assert.ok((err as Error).message.includes(what), (err as Error).message);
   }
-  const err = await serveNats('ok', 5 as any, { nats: nc }).catch((e: unknown) => e);
-  assert.instance(err, TypeError);
+  for (const [args, what] of [
+    [['ok', 5, { nats: nc }], 'an object or a function'],
+    [['ok', api, { nats: nc, verison: '1' }], 'no option verison (did you mean version?)'],
+    [['ok', api, { nats: nc, metadata: { a: 1 } }], 'option metadata'],
+  ] as const) {
+    const err = await (serveNats as any)(...args).catch((e: unknown) => e);
+    assert.instance(err, TypeError);
+    assert.ok((err as Error).message.includes(what), (err as Error).message);
+  }
 });
 
 if (skip) reportSkipped('test/nats/service.test.ts');
