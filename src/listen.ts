@@ -7,6 +7,7 @@ import { Peer } from './rpc/peer.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
+import { socketSetGuard } from './rpc/set-guard.ts';
 
 export interface ListenOptions extends PeerSettings, StreamLimits {
   /** File mode of a Unix socket, so other users cannot connect. Default 0o600. */
@@ -22,6 +23,13 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
    * message, cause, code and own properties travel either way.
    */
   errorStacks?: boolean;
+  /**
+   * Whether clients may set properties on what the server exposes
+   * (`remote.config.level = 3`). Default false: every client reaches the
+   * same objects, so a set changes them for all. When true, a client may
+   * store data only and never replace a function (see SECURITY.md).
+   */
+  allowPropertySets?: boolean;
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
@@ -32,6 +40,7 @@ const LISTEN_OPTIONS = {
   closeTimeout: true,
   maxHandles: true,
   errorStacks: true,
+  allowPropertySets: true,
 } as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -67,8 +76,10 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, allowPropertySets = false, ...limits } = options;
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
+  if (typeof allowPropertySets !== 'boolean') throw new TypeError(`listen() option allowPropertySets must be true or false, got ${describe(allowPropertySets)}`);
+  const guardSet = socketSetGuard(allowPropertySets);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
 
@@ -82,7 +93,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {

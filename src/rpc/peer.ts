@@ -19,6 +19,7 @@ import type { MessageTransport } from '../transport/types.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
 import { formatPath, reachable, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
+import type { SetGuard } from './set-guard.ts';
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -42,6 +43,8 @@ export interface PeerOptions {
   errorStacks?: boolean;
   /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
   createEndpoint?: (value: unknown) => MessagePort;
+  /** Checks each property set from the other side (see set-guard.ts); none means any set the path guard allows. */
+  guardSet?: SetGuard;
 }
 
 /** Options one call may carry. */
@@ -342,6 +345,7 @@ export class Peer {
         const key = m.p[m.p.length - 1];
         const parent = resolvePath(target, m.p.slice(0, -1)).value;
         if (key === undefined || !settable(parent, key)) throw new NoSuchMethodError(`"${formatPath(m.p)}" cannot be set`);
+        this.options.guardSet?.(parent as object, key, args[0], m.p);
         (parent as Record<string, unknown>)[key] = args[0];
         return true;
       }
