@@ -93,7 +93,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet, sharedRoot: true });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {

@@ -28,9 +28,16 @@ export interface PeerOptions {
   timeout?: number;
   /**
    * Most objects this side keeps alive for the other side (values it passed
-   * by reference and has not seen released). A limit for untrusted peers.
+   * by reference and has not seen released), and most proxies for the other
+   * side's objects (callbacks it passed in) alive here. A limit for untrusted peers.
    */
   maxHandles?: number;
+  /**
+   * The exposed value is shared with other connections (a server's api):
+   * the other side releasing it ends only this connection and never runs
+   * its `[finalizer]`.
+   */
+  sharedRoot?: boolean;
   /**
    * Most calls from the other side served at once (results still pending).
    * One past it is answered at once with a QueueFullError rather than
@@ -92,6 +99,8 @@ export class Peer {
   private readonly pending = new Map<number, Pending>();
   private nextHandle = 1;
   private readonly exported = new Map<number, object>();
+  /** Proxies for the other side's handles made here and not yet released. */
+  private imported = 0;
   private root: { value: unknown } | undefined;
   private closedBy: Error | undefined;
   private readonly closeListeners: Array<(cause: Error) => void> = [];
@@ -107,7 +116,7 @@ export class Peer {
     private readonly options: PeerOptions = {},
   ) {
     this.codec = new WireCodec(
-      { exportValue: (v) => this.exportValue(v), importHandle: (id) => createRemote(this, id) },
+      { exportValue: (v) => this.exportValue(v), importHandle: (id) => this.importHandle(id) },
       options.transferHandlers,
     );
     transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
@@ -219,9 +228,21 @@ export class Peer {
     return id;
   }
 
+  private importHandle(id: number): unknown {
+    const max = this.options.maxHandles;
+    if (max !== undefined && this.imported >= max) {
+      // Refused, so never to be released by a collected proxy: the other side may free it now.
+      this.transport.send({ t: MsgType.Release, h: id }, undefined, noop);
+      throw new FarcallError('ERR_FARCALL_PROTOCOL', `too many callbacks and proxies from the ${this.label} are held here (maxHandles ${max})`);
+    }
+    this.imported++;
+    return createRemote(this, id);
+  }
+
   /** Tells the other side one of its handles is no longer used here. */
   release(handle: number): void {
     if (this.closedBy) return;
+    if (handle !== 0) this.imported--;
     this.transport.send({ t: MsgType.Release, h: handle }, undefined, noop);
     if (handle === 0) this.close(new ChannelClosedError(`the connection to the ${this.label} was released`));
   }
@@ -429,7 +450,7 @@ export class Peer {
 
   private released(handle: number): void {
     if (handle === 0) {
-      callFinalizer(this.root?.value);
+      if (!this.options.sharedRoot) callFinalizer(this.root?.value);
       this.root = undefined;
       this.close(new ChannelClosedError(`the other side released the connection to this ${this.label}`));
       return;
