@@ -36,8 +36,10 @@ class Writer extends ByteWriter {
     this.oob = undefined;
   }
 
-  /** Done with a message: what it referred to is let go. */
+  /** Done with a message: what it referred to is let go (a 32 MiB buffer must not wait for the next message). */
   clear(): void {
+    this.transfer = undefined;
+    this.oob = undefined;
     for (let i = 0; i < this.refCount; i++) this.refs[i] = undefined;
     this.refCount = 0;
     this.refIndex = undefined;
@@ -68,10 +70,12 @@ export function encodeCompact(
 ): { body: Uint8Array; oob: OutOfBand | undefined } | undefined {
   if (!encoderFree()) return undefined;
   w.reset(transfer);
+  let oob: OutOfBand | undefined;
   try {
     w.busy = true;
     w.byte(COMPACT_MARK);
     write(value);
+    oob = w.oob;
   } catch (err) {
     if (err === UNSUPPORTED || isStackOverflow(err)) return undefined;
     throw err;
@@ -84,7 +88,7 @@ export function encodeCompact(
   if (w.pos < 64) for (let i = 0; i < w.pos; i++) body[i] = w.buf[i]!;
   else w.buf.copy(body, 0, 0, w.pos);
   if (w.buf.length > SCRATCH_KEPT) w.buf = Buffer.allocUnsafe(4096);
-  return { body, oob: w.oob };
+  return { body, oob };
 }
 
 /**
