@@ -171,12 +171,17 @@ export class StreamTransport implements MessageTransport {
         this.fail(this.greeted ? problem : this.notFarcall(problem));
       }
     });
+    let sawEnd = false;
     const ended = (): void => {
       if (this.decoder.idle) this.fail(new ChannelClosedError(`the ${label} closed the connection`));
       else this.fail(blame(new ChannelClosedError(`the ${label} closed the connection in the middle of a frame`)));
     };
-    this.on(readable, 'end', ended);
-    this.on(readable, 'close', ended);
+    this.on(readable, 'end', () => {
+      sawEnd = true;
+      ended();
+    });
+    // A socket that closes with neither an end from the other side nor an error was destroyed here, by code of this process.
+    this.on(readable, 'close', () => (sawEnd || (readable as unknown) !== writable ? ended() : this.fail(this.destroyedHere())));
     const broken = (err: Error): void => this.fail(new ChannelClosedError(`the connection to the ${label} failed: ${err.message}`, { cause: err }));
     this.on(readable, 'error', broken);
     if ((writable as unknown) !== readable) {
@@ -192,6 +197,10 @@ export class StreamTransport implements MessageTransport {
       this.helloTimer.unref();
     }
     this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [] } satisfies Hello, undefined));
+  }
+
+  private destroyedHere(): ChannelClosedError {
+    return new ChannelClosedError(`the connection to the ${this.options.label} was destroyed on this side: its socket was destroyed by code in this process`);
   }
 
   /** Whatever went wrong before a hello, the clear story is that the other side does not speak farcall. */
