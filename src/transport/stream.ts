@@ -5,7 +5,8 @@ import { appendCompact } from '../codec/compact-encode.ts';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameQueue, encodeFrame, frameSize, type Frame } from '../framing.ts';
-import { PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
+import { DEFAULT_MAX_ITEMS, DecodeRefused } from '../codec/limits.ts';
+import { MsgType, PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
 
@@ -19,6 +20,13 @@ export interface StreamLimits {
    * without bound. Default 256 MiB.
    */
   maxWriteBuffer?: number;
+  /**
+   * Most items one message may decode into: every object, array and member
+   * of one counts, a Map or Set and each entry four (they cost more heap).
+   * A message past it, or nested deeper than 1,000 levels, fails its own
+   * call with a ProtocolError; the connection stays. Default 500,000.
+   */
+  maxMessageItems?: number;
   /** Milliseconds to wait for the other side's hello. Default 10,000. */
   helloTimeout?: number;
   /**
@@ -118,6 +126,7 @@ export class StreamTransport implements MessageTransport {
   private readonly decoder: FrameDecoder;
   private readonly maxMessageSize: number;
   private readonly maxWriteBuffer: number;
+  private readonly maxItems: number;
   /** Frames waiting for this tick's flush. */
   private readonly queue = new FrameQueue();
   private queuedFrames = 0;
@@ -144,6 +153,7 @@ export class StreamTransport implements MessageTransport {
     this.capabilities = { transfer: true, ports: false, label: options.label };
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxWriteBuffer = options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER;
+    this.maxItems = options.maxMessageItems ?? DEFAULT_MAX_ITEMS;
     this.decoder = new FrameDecoder((f) => this.frame(f.body, 0, f.body.byteLength, f.buffers), Math.min(MAX_HELLO_SIZE, this.maxMessageSize));
     this.decoder.onBody = (chunk, start, end) => this.frame(chunk, start, end, NO_BUFFERS);
     this.ready = new Promise<void>((resolve, reject) => {
@@ -220,9 +230,35 @@ export class StreamTransport implements MessageTransport {
   private frame(bytes: Uint8Array, start: number, end: number, buffers: readonly ArrayBuffer[]): void {
     if (this.closed) return;
     this.framesRead++;
-    const value = decodeMessage(bytes, buffers, start, end);
+    let value;
+    try {
+      value = decodeMessage(bytes, buffers, start, end, this.maxItems);
+    } catch (err) {
+      if (err instanceof DecodeRefused && this.greeted && this.refuse(err)) return;
+      throw err;
+    }
     if (!this.greeted) return this.hello(value);
     this.sink!.message(fromTuple(value) as Message);
+  }
+
+  /**
+   * A whole frame refused for what it would build fails only its call,
+   * when what was read of it says which: a call is answered with the
+   * error, a reply becomes the error. False when it cannot tell.
+   */
+  private refuse(err: DecodeRefused): boolean {
+    const m = fromTuple(err.partial) as { t?: unknown; i?: unknown } | undefined;
+    if (typeof m !== 'object' || m === null || typeof m.i !== 'number' || !Number.isInteger(m.i) || m.i < 0) return false;
+    const e = encodeThrown(new ProtocolError(`${err.message}; this call was refused (the connection stays)`), false);
+    if (m.t === MsgType.Call) {
+      if (m.i !== 0) this.send({ t: MsgType.Throw, i: m.i, e }, undefined, ignore);
+      return true;
+    }
+    if (m.t === MsgType.Return) {
+      this.sink!.message({ t: MsgType.Throw, i: m.i, e });
+      return true;
+    }
+    return false;
   }
 
   /** Fails the stream itself (rather than throwing) so its reasons are not taken for undecodable bytes. */
@@ -281,7 +317,7 @@ export class StreamTransport implements MessageTransport {
       if (tuple !== msg && transfer === undefined && this.writeInline(tuple as unknown[])) return;
       // Checked inside, before transferred buffers are detached: a call that
       // fails for its size leaves the caller's buffers as they were.
-      encoded = encodeMessage(tuple, transfer, this.maxMessageSize);
+      encoded = encodeMessage(tuple, transfer, this.maxMessageSize, this.maxItems);
     } catch (err) {
       onError(err, msg);
       return;
