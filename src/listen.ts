@@ -8,6 +8,9 @@ import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAd
 import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
 import { describe } from './codec/marks.ts';
 import { socketSetGuard } from './rpc/set-guard.ts';
+import { WriteBudget } from './transport/write-budget.ts';
+
+const DEFAULT_MAX_SERVER_WRITE_BUFFER = 512 * 1024 * 1024;
 
 export interface ListenOptions extends PeerSettings, StreamLimits {
   /** File mode of a Unix socket, so other users cannot connect. Default 0o600. */
@@ -30,6 +33,12 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
    * store data only and never replace a function (see SECURITY.md).
    */
   allowPropertySets?: boolean;
+  /**
+   * Most bytes all clients together may leave unread in the server's write
+   * buffers. Past it the client with the most waiting, the slowest reader,
+   * is disconnected first. Default 512 MiB.
+   */
+  maxServerWriteBuffer?: number;
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
@@ -41,6 +50,7 @@ const LISTEN_OPTIONS = {
   maxHandles: true,
   errorStacks: true,
   allowPropertySets: true,
+  maxServerWriteBuffer: true,
 } as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -76,10 +86,14 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, allowPropertySets = false, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, allowPropertySets = false, maxServerWriteBuffer = DEFAULT_MAX_SERVER_WRITE_BUFFER, ...limits } = options;
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (typeof allowPropertySets !== 'boolean') throw new TypeError(`listen() option allowPropertySets must be true or false, got ${describe(allowPropertySets)}`);
   const guardSet = socketSetGuard(allowPropertySets);
+  if (!(typeof maxServerWriteBuffer === 'number' && maxServerWriteBuffer > 0 && maxServerWriteBuffer <= Number.MAX_SAFE_INTEGER)) {
+    throw new TypeError(`listen() option maxServerWriteBuffer must be a positive number of bytes, got ${describe(maxServerWriteBuffer)}`);
+  }
+  const writeBudget = new WriteBudget(maxServerWriteBuffer);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
 
@@ -93,7 +107,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       return;
     }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet, sharedRoot: true });
+    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits, writeBudget }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet, sharedRoot: true });
     peer.expose(api);
     peers.add(peer);
     peer.onClose((cause) => {

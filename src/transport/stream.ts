@@ -9,6 +9,7 @@ import { DEFAULT_MAX_ITEMS, DecodeRefused } from '../codec/limits.ts';
 import { MsgType, PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
+import type { BudgetMember, WriteBudget } from './write-budget.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
 export interface StreamLimits {
@@ -42,6 +43,8 @@ export interface StreamLimits {
 export interface StreamTransportOptions extends StreamLimits {
   /** Names the other side in errors: "child process", "socket", ... */
   label: string;
+  /** Shared with the other connections of a server: bounds their unwritten bytes together. */
+  writeBudget?: WriteBudget;
 }
 
 /**
@@ -118,7 +121,7 @@ function preview(bytes: Uint8Array): string {
  * frames, a hello handshake first, the frames of one tick written together
  * with one `writev`, and transferred ArrayBuffers out of band.
  */
-export class StreamTransport implements MessageTransport {
+export class StreamTransport implements MessageTransport, BudgetMember {
   readonly capabilities: TransportCapabilities;
   /** Settles when the other side's hello arrived (or the connection failed first). */
   readonly ready: Promise<void>;
@@ -366,8 +369,26 @@ export class StreamTransport implements MessageTransport {
       );
       return;
     }
+    if (this.options.writeBudget) {
+      this.options.writeBudget.note(this, waiting + size);
+      if (this.closed) return;
+    }
     if (++this.queuedFrames >= this.flushAt) this.flush();
     else this.batch.schedule();
+  }
+
+  waiting(): number {
+    return this.queue.bytes + this.writable.writableLength;
+  }
+
+  cut(waiting: number, total: number, max: number): void {
+    this.fail(
+      blame(
+        new ChannelClosedError(
+          `the ${this.options.label} reads too slowly: ${waiting} bytes are waiting for it, the most of any client, and ${total} for all (maxServerWriteBuffer ${max})`,
+        ),
+      ),
+    );
   }
 
   /** The frames of one tick (at most FLUSH_FRAMES of them) leave in one writev. */
@@ -433,6 +454,7 @@ export class StreamTransport implements MessageTransport {
 
   private shutdown(): void {
     this.closed = true;
+    this.options.writeBudget?.leave(this);
     clearTimeout(this.helloTimer);
     this.queue.clear();
     for (const d of this.detach.splice(0)) d();
