@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
-import type { CallKind } from './protocol.ts';
+import { MsgType, type CallKind } from './protocol.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
@@ -27,10 +27,15 @@ export interface ConnectOptions extends PeerSettings, StreamLimits {
    * new connection (or reject when reconnecting gives up).
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Milliseconds between keep-alive pings, so that a server's idleTimeout
+   * does not close a connection that is only quiet. Default 10,000; 0 sends none.
+   */
+  pingInterval?: number;
 }
 
 /** Every option connect() takes: add a name here when you add one to ConnectOptions. */
-const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true } as const satisfies OptionNames<ConnectOptions>;
+const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true, pingInterval: true } as const satisfies OptionNames<ConnectOptions>;
 
 /** A client connection to a `listen()` server. */
 export interface Connection<T> extends EventEmitter<ConnectionEvents> {
@@ -62,6 +67,7 @@ export async function connect<T>(address: SocketAddress, options: ConnectOptions
     throw new TypeError(`connect() option expose must be an object or a function, got ${describe(options.expose)}`);
   }
   checkReconnect(options.reconnect);
+  checkMs('connect', 'pingInterval', options.pingInterval);
   const client = new Client<T>(addr, options);
   await client.open();
   return client;
@@ -106,7 +112,7 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, ...limits } = this.options;
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, pingInterval = 10_000, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits });
     const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight });
     if (expose !== undefined) peer.expose(expose);
@@ -117,6 +123,10 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     }
     this.peer = peer;
     this.socket = socket;
+    if (pingInterval > 0) {
+      const pinger = setInterval(() => transport.send({ t: MsgType.Ping }, undefined, () => {}), pingInterval).unref();
+      peer.onClose(() => clearInterval(pinger));
+    }
     peer.onClose((cause) => this.dropped(peer, cause));
     return peer;
   }

@@ -5,7 +5,8 @@ import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
 import { Peer } from './rpc/peer.ts';
 import { checkLimits, STREAM_LIMIT_OPTIONS, claimSocketPath, listenOn, resolveAddress, type SocketAddress } from './transport/socket.ts';
-import { StreamTransport, isPeerFault, type StreamLimits } from './transport/stream.ts';
+import { StreamTransport, failedHello, isPeerFault, type StreamLimits } from './transport/stream.ts';
+import { Connections, defaultMaxConnections } from './connections.ts';
 import { describe } from './codec/marks.ts';
 import { socketSetGuard } from './rpc/set-guard.ts';
 import { WriteBudget } from './transport/write-budget.ts';
@@ -39,6 +40,19 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
    * is disconnected first. Default 512 MiB.
    */
   maxServerWriteBuffer?: number;
+  /**
+   * Milliseconds a connection may stay with nothing received, no call in
+   * flight and no handle held before the server closes it; connect()
+   * pings to stay longer. Default 30,000; 0 keeps idle connections forever.
+   */
+  idleTimeout?: number;
+  /**
+   * Most connections at once. When full (or out of descriptors), the
+   * connection idle longest is closed to let a new one in; when none is
+   * idle, the new one is refused. Default three quarters of the process's
+   * descriptor limit (`ulimit -n`).
+   */
+  maxConnections?: number;
 }
 
 /** Every option listen() takes: add a name here when you add one to ListenOptions. */
@@ -51,6 +65,8 @@ const LISTEN_OPTIONS = {
   errorStacks: true,
   allowPropertySets: true,
   maxServerWriteBuffer: true,
+  idleTimeout: true,
+  maxConnections: true,
 } as const satisfies OptionNames<ListenOptions>;
 
 /** A running server; each client is its own connection, served the same `api`. */
@@ -86,7 +102,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, allowPropertySets = false, maxServerWriteBuffer = DEFAULT_MAX_SERVER_WRITE_BUFFER, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, allowPropertySets = false, maxServerWriteBuffer = DEFAULT_MAX_SERVER_WRITE_BUFFER, idleTimeout = 30_000, maxConnections, ...limits } = options;
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (typeof allowPropertySets !== 'boolean') throw new TypeError(`listen() option allowPropertySets must be true or false, got ${describe(allowPropertySets)}`);
   const guardSet = socketSetGuard(allowPropertySets);
@@ -94,11 +110,16 @@ export async function listen(api: unknown, address: SocketAddress, options: List
     throw new TypeError(`listen() option maxServerWriteBuffer must be a positive number of bytes, got ${describe(maxServerWriteBuffer)}`);
   }
   const writeBudget = new WriteBudget(maxServerWriteBuffer);
+  checkMs('listen', 'idleTimeout', idleTimeout);
+  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections > 0)) {
+    throw new TypeError(`listen() option maxConnections must be a positive whole number, got ${describe(maxConnections)}`);
+  }
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw new TypeError(`listen() option mode must be a file mode like 0o600, got ${describe(mode)}`);
   if (!Number.isInteger(maxHandles) || maxHandles < 0) throw new TypeError(`listen() option maxHandles must be a whole number, got ${describe(maxHandles)}`);
 
   const events = new EventEmitter<ServerEvents>();
   const peers = new Set<Peer>();
+  const connections = new Connections(maxConnections ?? defaultMaxConnections(), idleTimeout);
   let closing: Promise<void> | undefined;
 
   const accept = (socket: net.Socket): void => {
@@ -106,12 +127,23 @@ export async function listen(api: unknown, address: SocketAddress, options: List
       socket.destroy();
       return;
     }
+    if (!connections.makeRoom()) {
+      const max = connections.maxConnections;
+      socket.on('error', () => {});
+      // Destroyed once the words are out: nothing reads it, so it would never hear the other side close.
+      socket.end(failedHello(new Error(`the server is full: all of its ${max} connections are in use (maxConnections ${max}); try again later`)), () => socket.destroy());
+      events.emit('clientError', new ChannelClosedError(`a client was refused: all ${max} connections are in use (maxConnections ${max})`));
+      return;
+    }
     socket.setNoDelay?.(true);
-    const peer = new Peer(new StreamTransport(socket, socket, { label: 'client', ...limits, writeBudget }), { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet, sharedRoot: true });
+    const transport = new StreamTransport(socket, socket, { label: 'client', ...limits, writeBudget });
+    const peer = new Peer(transport, { timeout, transferHandlers, maxHandles, maxInFlight, errorStacks, guardSet, sharedRoot: true });
     peer.expose(api);
     peers.add(peer);
+    connections.add(peer, transport);
     peer.onClose((cause) => {
       peers.delete(peer);
+      connections.remove(peer);
       if (isPeerFault(cause) || !(cause instanceof ChannelClosedError)) events.emit('clientError', cause);
     });
   };
@@ -133,11 +165,16 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   await listenOn(server, addr, mode);
   // Accepting can fail (ENFILE, ENOMEM; libuv absorbs most EMFILE itself):
   // that costs the one client, never the server, which an unheard 'error' would end.
-  server.on('error', (err) => events.emit('clientError', err));
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    // Out of descriptors: an idle connection gives its one up so that the next client gets in.
+    if (err.code === 'EMFILE' || err.code === 'ENFILE') connections.shedOne('the server ran out of file descriptors and this connection was the longest idle');
+    events.emit('clientError', err);
+  });
   const bound = server.address();
   const where = addr.kind === 'unix' ? addr.path : { host: addr.host, port: (bound as net.AddressInfo).port };
 
   async function shutdown(): Promise<void> {
+    connections.stop();
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

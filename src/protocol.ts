@@ -11,7 +11,8 @@
  */
 export const PROTOCOL_VERSION = 3;
 
-export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5 } as const;
+// 6 to 9 are streams' and 11 a drain notice's.
+export const MsgType = { Call: 0, Return: 1, Throw: 2, Release: 3, Cancel: 4, Bye: 5, Ping: 10 } as const;
 
 /**
  * A child process's last words before an uncaught error kills it, so the
@@ -71,7 +72,12 @@ export interface CancelMsg {
   i: number;
 }
 
-export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg;
+/** A keep-alive: says the sender is there while it has nothing to call. Needs no answer. */
+export interface PingMsg {
+  t: typeof MsgType.Ping;
+}
+
+export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg | PingMsg;
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
@@ -116,6 +122,8 @@ export function invalidMessage(m: unknown): string | undefined {
       return isId(msg.h) ? undefined : 'release without a valid handle';
     case MsgType.Cancel:
       return isId(msg.i) ? undefined : 'cancel without a valid id';
+    case MsgType.Ping:
+      return undefined;
     default:
       return `unknown message type ${String(msg.t)}`;
   }

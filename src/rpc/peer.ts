@@ -130,6 +130,11 @@ export class Peer {
     return this.transport.capabilities.label;
   }
 
+  /** A call either way is unanswered, or either side holds a handle of the other's: the connection is in use even if silent. */
+  get isBusy(): boolean {
+    return this.serving > 0 || this.pending.size > 0 || this.exported.size > 0 || this.imported > 0;
+  }
+
   get isServing(): boolean {
     return this.root !== undefined;
   }

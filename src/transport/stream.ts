@@ -143,6 +143,8 @@ export class StreamTransport implements MessageTransport, BudgetMember {
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private readonly batch = new TickFlush(() => this.flush());
   private greeted = false;
+  /** Bytes read so far: a server tells a silent connection by it. */
+  received = 0;
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private settleReady!: (err?: Error) => void;
@@ -172,6 +174,7 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     const label = options.label;
     this.on(readable, 'data', (chunk: Uint8Array) => {
       if (this.closed) return;
+      this.received += chunk.byteLength;
       if (this.firstBytes && this.firstBytes.byteLength < 16) {
         this.firstBytes = Buffer.concat([this.firstBytes, chunk.subarray(0, 16 - this.firstBytes.byteLength)]);
       }
