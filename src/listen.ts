@@ -22,9 +22,9 @@ export interface ListenOptions extends PeerSettings, StreamLimits {
   maxHandles?: number;
   /**
    * Whether errors the api throws reach clients with their stacks. Default
-   * true, as on every other transport; false for clients you do not trust,
-   * since a stack names your files and the shape of your code. Name,
-   * message, cause, code and own properties travel either way.
+   * false: a server's clients may not be trusted, and a stack names your
+   * files and the shape of your code (true gives what every other
+   * transport gives). Name, message, cause, code and own properties travel either way.
    */
   errorStacks?: boolean;
   /**
@@ -102,7 +102,7 @@ export async function listen(api: unknown, address: SocketAddress, options: List
   checkPeerSettings('listen', options);
   checkLimits('listen', options);
   checkMs('listen', 'closeTimeout', options.closeTimeout);
-  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = true, allowPropertySets = false, maxServerWriteBuffer = DEFAULT_MAX_SERVER_WRITE_BUFFER, idleTimeout = 30_000, maxConnections, ...limits } = options;
+  const { mode = 0o600, closeTimeout = 10_000, maxHandles = 10_000, maxInFlight = 10_000, timeout, transferHandlers, errorStacks = false, allowPropertySets = false, maxServerWriteBuffer = DEFAULT_MAX_SERVER_WRITE_BUFFER, idleTimeout = 30_000, maxConnections, ...limits } = options;
   if (typeof errorStacks !== 'boolean') throw new TypeError(`listen() option errorStacks must be true or false, got ${describe(errorStacks)}`);
   if (typeof allowPropertySets !== 'boolean') throw new TypeError(`listen() option allowPropertySets must be true or false, got ${describe(allowPropertySets)}`);
   const guardSet = socketSetGuard(allowPropertySets);
