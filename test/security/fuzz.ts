@@ -108,7 +108,7 @@ function bomb(r: R): Buffer {
 }
 
 /** A ValueSerializer body by hand: an array of `n` empty Maps. */
-function v8ArrayOfMaps(n: number): Buffer {
+export function v8ArrayOfMaps(n: number): Buffer {
   const varint = (x: number): number[] => {
     const out: number[] = [];
     while (x > 0x7f) out.push((x & 0x7f) | 0x80), (x >>>= 7);
