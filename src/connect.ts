@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
-import type { CallKind } from './protocol.ts';
+import { MsgType, type CallKind } from './protocol.ts';
 import type { MetricsSnapshot } from './metrics/metrics.ts';
 import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
@@ -38,10 +38,15 @@ export interface ConnectOptions extends PeerSettings, StreamLimits {
    * secret rejects connect() with AuthenticationError.
    */
   auth?: ClientAuth;
+  /**
+   * Milliseconds between keep-alive pings, so that a server's idleTimeout
+   * does not close a connection that is only quiet. Default 10,000; 0 sends none.
+   */
+  pingInterval?: number;
 }
 
 /** Every option connect() takes: add a name here when you add one to ConnectOptions. */
-const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true, auth: true } as const satisfies OptionNames<ConnectOptions>;
+const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true, auth: true, pingInterval: true } as const satisfies OptionNames<ConnectOptions>;
 
 /** A client connection to a `listen()` server. */
 export interface Connection<T> extends EventEmitter<ConnectionEvents> {
@@ -89,6 +94,7 @@ export async function connect<T>(address: SocketAddress | ServiceConnectOptions,
   }
   checkReconnect(options.reconnect);
   checkAuth('connect', 'client', options.auth);
+  checkMs('connect', 'pingInterval', options.pingInterval);
   const client = new Client<T>(addr, options);
   await client.open();
   return client;
@@ -143,7 +149,7 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, streamWindow, use, metrics, auth, ...limits } = this.options;
+    const { expose, reconnect, timeout, transferHandlers, maxInFlight, streamWindow, use, metrics, auth, pingInterval = 10_000, ...limits } = this.options;
     const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits, auth: auth && new Handshake('client', auth) });
     const peer = new Peer(transport, {
       timeout,
@@ -167,6 +173,10 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     }
     this.peer = peer;
     this.socket = socket;
+    if (pingInterval > 0) {
+      const pinger = setInterval(() => transport.send({ t: MsgType.Ping }, undefined, () => {}), pingInterval).unref();
+      peer.onClose(() => clearInterval(pinger));
+    }
     peer.onClose((cause) => this.dropped(peer, cause));
     return peer;
   }

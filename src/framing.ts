@@ -190,18 +190,29 @@ const uninitialized = (n: number): Uint8Array => Buffer.allocUnsafeSlow(n);
 
 /** Pieces at most this big are allocated when announced; bigger ones as their bytes arrive. */
 const EAGER_PIECE = 64 * 1024;
+/**
+ * Parts of a big piece smaller than this are copied into a staging buffer
+ * of STAGE bytes rather than kept as views: a view costs an object of a
+ * hundred-odd bytes whatever it holds, so a peer trickling a frame one byte
+ * per chunk made each byte cost ~184 bytes of heap.
+ */
+const SMALL_PART = 4 * 1024;
+const STAGE = 64 * 1024;
 
 /**
  * A piece of a frame (its body or an out-of-band buffer) as it arrives.
  * Past EAGER_PIECE, memory is taken as bytes arrive, never on the word of a
  * length alone: a peer that announces 64 MiB and sends ten bytes holds ten
- * bytes of ours, not 64 MiB, however many connections it opens. The chunks
- * are kept as they came and copied once, when the piece is whole.
+ * bytes of ours, not 64 MiB, however many connections it opens. Big chunks
+ * are kept as they came, small ones packed together, and all copied once
+ * when the piece is whole.
  */
 class Piece {
   private filled = 0;
   private readonly memory: Uint8Array | undefined;
   private parts: Uint8Array[] = [];
+  private stage: Uint8Array | undefined;
+  private staged = 0;
 
   constructor(readonly length: number) {
     if (length <= EAGER_PIECE) this.memory = uninitialized(length);
@@ -215,14 +226,35 @@ class Piece {
   take(chunk: Uint8Array, at: number): number {
     const n = Math.min(this.length - this.filled, chunk.byteLength - at);
     if (this.memory) this.memory.set(chunk.subarray(at, at + n), this.filled);
-    else this.parts.push(chunk.subarray(at, at + n));
+    else if (n >= SMALL_PART) {
+      this.unstage();
+      this.parts.push(chunk.subarray(at, at + n));
+    } else {
+      let from = at;
+      while (from < at + n) {
+        this.stage ??= uninitialized(Math.min(STAGE, this.length - this.filled - (from - at)));
+        const k = Math.min(this.stage.byteLength - this.staged, at + n - from);
+        this.stage.set(chunk.subarray(from, from + k), this.staged);
+        this.staged += k;
+        from += k;
+        if (this.staged === this.stage.byteLength) this.unstage();
+      }
+    }
     this.filled += n;
     return at + n;
+  }
+
+  private unstage(): void {
+    if (this.stage === undefined) return;
+    this.parts.push(this.stage.subarray(0, this.staged));
+    this.stage = undefined;
+    this.staged = 0;
   }
 
   /** The whole piece, in memory of its own (an ArrayBuffer of exactly its length). */
   bytes(): Uint8Array {
     if (this.memory) return this.memory;
+    this.unstage();
     const out = uninitialized(this.length);
     let at = 0;
     for (const part of this.parts) {

@@ -22,6 +22,7 @@ export const MsgType = {
   StreamCredit: 7,
   StreamEnd: 8,
   StreamCancel: 9,
+  Ping: 10,
   Drain: 11,
 } as const;
 
@@ -129,7 +130,12 @@ export interface DrainMsg {
   t: typeof MsgType.Drain;
 }
 
-export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg | StreamMsg | DrainMsg;
+/** A keep-alive: says the sender is there while it has nothing to call. Needs no answer. */
+export interface PingMsg {
+  t: typeof MsgType.Ping;
+}
+
+export type Message = CallMsg | ReturnMsg | ThrowMsg | ReleaseMsg | CancelMsg | StreamMsg | DrainMsg | PingMsg;
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 /** A stream's credit: whole, and small enough that sums of it stay exact. */
@@ -212,6 +218,7 @@ export function invalidMessage(m: unknown): string | undefined {
     case MsgType.StreamCancel:
       return isId(msg.s) ? undefined : 'stream end or cancel without a valid stream id';
     case MsgType.Drain:
+    case MsgType.Ping:
       return undefined;
     default:
       return `unknown message type ${String(msg.t)}`;

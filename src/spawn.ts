@@ -37,6 +37,7 @@ const SPAWN_OPTIONS = {
   maxMessageSize: true,
   maxWriteBuffer: true,
   maxInFlight: true,
+  maxMessageItems: true,
   args: true,
   env: true,
   cwd: true,

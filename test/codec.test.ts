@@ -74,14 +74,22 @@ test("a getter's own RangeError is thrown once, the getter run once, not taken f
   const v = { get a(): never { runs++; throw new RangeError('out of range, says the getter'); } };
   assert.throws(() => encodeMessage(v, undefined), (e: Error) => e instanceof RangeError && e.message === 'out of range, says the getter');
   assert.is(runs, 1);
-  // A value nested too deep for the compact encoder still goes through ValueSerializer.
-  let deep: unknown = 1;
-  for (let i = 0; i < 3000; i++) deep = [deep];
-  const { body, buffers } = encodeMessage(deep, undefined);
+});
+
+test('a value nested deeper than 1,000 levels is refused at encode, as one the receiver could not decode; 1,000 levels cross', () => {
+  const nested = (levels: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < levels; i++) v = [v];
+    return v;
+  };
+  for (const levels of [1001, 3000, 50_000]) {
+    assert.throws(() => encodeMessage(nested(levels), undefined), (e: Error) => e.name === 'DataCloneError' && e.message.includes('deeper than 1000 levels'));
+  }
+  const { body, buffers } = encodeMessage(nested(1000), undefined);
   let back = decodeMessage(body, buffers);
   let depth = 0;
   while (Array.isArray(back)) (back = back[0]), depth++;
-  assert.is(depth, 3000);
+  assert.is(depth, 1000);
 });
 
 test("a getter's own error passes through unchanged on both paths, as from structuredClone", () => {

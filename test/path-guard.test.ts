@@ -107,7 +107,8 @@ let sockets = 0;
 
 /** A peer that speaks the protocol by hand, in frames, to a Unix socket served by listen(). */
 async function socketAttacker(exposed: object = target()): Promise<Attacker> {
-  const server = await listen(exposed, tmp.path(`guard-${sockets++}.sock`));
+  // Sets on, so that the path guard itself is what refuses them.
+  const server = await listen(exposed, tmp.path(`guard-${sockets++}.sock`), { allowPropertySets: true });
   const client = await RawClient.open(server.address as string);
   await client.greet();
   const a = speaker((msg) => client.write(frameOf(msg)));
@@ -301,8 +302,15 @@ for (const [over, attacker] of transports) {
 
   test(`over a ${over}: a thenable set by a peer is not called back`, async () => {
     const a = await attacker();
-    assert.is((await a.send(CallKind.Set, ['nested', 'then'], [undefined], { x: [[0, 'proxy', 9]] })).t, MsgType.Return);
-    refused(await a.send(CallKind.Get, ['nested']), 'get of an object holding a remote then');
+    const set = await a.send(CallKind.Set, ['nested', 'then'], [undefined], { x: [[0, 'proxy', 9]] });
+    // A socket client may not store a function at all (see set-guard.ts); a port's peer may.
+    if (over === 'port') {
+      assert.is(set.t, MsgType.Return);
+      refused(await a.send(CallKind.Get, ['nested']), 'get of an object holding a remote then');
+    } else {
+      refused(set, 'set of a remote then', 'UnsupportedError');
+      assert.is((await a.send(CallKind.Get, ['nested'])).t, MsgType.Return, 'nothing was stored');
+    }
     assert.is((await a.send(CallKind.Apply, ['add'], [1, 1])).v, 2);
     assert.equal(a.callsIn, [], 'the server never called the peer');
     a.close();

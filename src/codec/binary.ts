@@ -14,7 +14,9 @@ import { ProtocolError } from '../errors.ts';
 import { COMPACT_MARK } from './compact.ts';
 import { decodeCompact } from './compact-decode.ts';
 import { encodeCompact } from './compact-encode.ts';
+import { DEFAULT_MAX_ITEMS, DecodeRefused } from './limits.ts';
 import { describe } from './marks.ts';
+import { scanV8 } from './v8-scan.ts';
 
 export interface EncodedMessage {
   body: Uint8Array;
@@ -44,7 +46,7 @@ class WireSerializer extends Serializer {
  * the transfer list (a stream cannot carry a port); and a ProtocolError,
  * also before detaching, when body and buffers together exceed `maxSize`.
  */
-export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undefined, maxSize = Infinity): EncodedMessage {
+export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undefined, maxSize = Infinity, maxItems = DEFAULT_MAX_ITEMS): EncodedMessage {
   const list = transferList(transfer);
   const compact = encodeCompact(msg, list && new Set(list));
   if (compact !== undefined) {
@@ -63,6 +65,12 @@ export function encodeMessage(msg: unknown, transfer: readonly unknown[] | undef
   ser.writeValue(msg);
   const body = ser.releaseBuffer();
   checkSize(body, list, maxSize);
+  // The receiver would refuse it; better said here, as a failure of this one message.
+  try {
+    scanV8(body, 0, body.byteLength, maxItems);
+  } catch (err) {
+    throw dataCloneError(`${(err as Error).message}; it cannot be sent`);
+  }
   return { body, buffers: list === undefined ? [] : list.map(detach) };
 }
 
@@ -103,14 +111,16 @@ function isDetached(ab: ArrayBuffer): boolean {
  * Decodes one message, the body being `body` from `start` to `end`;
  * anything malformed becomes a ProtocolError.
  */
-export function decodeMessage(body: Uint8Array, buffers: readonly ArrayBuffer[], start = 0, end = body.byteLength): unknown {
+export function decodeMessage(body: Uint8Array, buffers: readonly ArrayBuffer[], start = 0, end = body.byteLength, maxItems = DEFAULT_MAX_ITEMS): unknown {
   try {
-    if (end > start && body[start] === COMPACT_MARK) return decodeCompact(body, buffers, start, end);
+    if (end > start && body[start] === COMPACT_MARK) return decodeCompact(body, buffers, start, end, maxItems);
+    scanV8(body, start, end, maxItems);
     const des = new Deserializer(start === 0 && end === body.byteLength ? body : body.subarray(start, end));
     des.readHeader();
     for (let i = 0; i < buffers.length; i++) des.transferArrayBuffer(i, buffers[i]!);
     return des.readValue();
   } catch (err) {
+    if (err instanceof DecodeRefused) throw err;
     throw new ProtocolError(`a message body could not be decoded: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
     });

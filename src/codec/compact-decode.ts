@@ -1,12 +1,19 @@
 // The decoding side of the compact codec (the format is in compact.ts).
 import { ProtocolError } from '../errors.ts';
 import { Tag, VIEWS } from './compact.ts';
+import { DEFAULT_MAX_ITEMS, DecodeRefused, MAX_DEPTH, tooDeep, tooMany } from './limits.ts';
 
 class Reader {
   readonly refs: unknown[] = [];
   pos: number;
   /** Builders for the objects that others take their keys from, by reference index. */
   builds: Build[] | undefined;
+  /** How many keys each of `builds` sets. */
+  buildSizes: number[] | undefined;
+  /** Containers open around the value being read. */
+  depth = 0;
+  /** Items (containers and their members) this message may still build. */
+  left: number;
 
   /** Reads the body in `view` from `start` (its mark) to `end`. */
   constructor(
@@ -14,8 +21,21 @@ class Reader {
     start: number,
     readonly end: number,
     readonly buffers: readonly ArrayBuffer[],
+    readonly maxItems: number,
   ) {
     this.pos = start + 1;
+    this.left = maxItems;
+  }
+
+  /** Counts `n` items against the budget, before they are built. */
+  spend(n: number): void {
+    if ((this.left -= n) < 0) throw new DecodeRefused(tooMany(this.maxItems), this.refs[0]);
+  }
+
+  /** Enters a container (one item itself). */
+  open(): void {
+    if (++this.depth > MAX_DEPTH) throw new DecodeRefused(tooDeep(), this.refs[0]);
+    if (--this.left < 0) throw new DecodeRefused(tooMany(this.maxItems), this.refs[0]);
   }
 
   need(n: number): void {
@@ -108,10 +128,14 @@ function shortString(view: Buffer, start: number, len: number): string {
   return s;
 }
 
-/** Decodes a body written by encodeCompact; anything malformed throws ProtocolError. */
-export function decodeCompact(body: Uint8Array, buffers: readonly ArrayBuffer[], start = 0, end = body.byteLength): unknown {
+/**
+ * Decodes a body written by encodeCompact; anything malformed throws
+ * ProtocolError, and a body that would build more than `maxItems` items or
+ * nest too deep throws DecodeRefused.
+ */
+export function decodeCompact(body: Uint8Array, buffers: readonly ArrayBuffer[], start = 0, end = body.byteLength, maxItems = DEFAULT_MAX_ITEMS): unknown {
   const view = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const r = new Reader(view, start, end, buffers);
+  const r = new Reader(view, start, end, buffers, maxItems);
   const value = read(r);
   if (r.pos !== end) throw new ProtocolError('a compact body has bytes after its value');
   return value;
@@ -146,13 +170,16 @@ function read(r: Reader): unknown {
     case Tag.BigInt:
       return parseBigInt(r.string());
     case Tag.Object: {
+      r.open();
       const o: Record<string, unknown> = {};
       r.refs.push(o);
       const n = r.count();
+      r.spend(n);
       for (let i = 0; i < n; i++) {
         const k = r.string(true);
         setKey(o, k, read(r));
       }
+      r.depth--;
       return o;
     }
     case Tag.Shape: {
@@ -165,21 +192,30 @@ function read(r: Reader): unknown {
           throw new ProtocolError('a compact body takes the keys of a value that is not an object it sent');
         }
         // Its own keys are in the order they were sent: the encoder lists integer keys first, as objects do.
-        build = builds[i] = builderFor(Object.keys(like));
+        const keys = Object.keys(like);
+        build = builds[i] = builderFor(keys);
+        (r.buildSizes ??= [])[i] = keys.length;
       }
+      r.open();
+      r.spend(r.buildSizes![i]!);
       const o: Record<string, unknown> = {};
       r.refs.push(o);
       build(o, r);
+      r.depth--;
       return o;
     }
     case Tag.Array: {
+      r.open();
       const n = r.count();
+      r.spend(n);
       const a: unknown[] = new Array(n);
       r.refs.push(a);
       for (let i = 0; i < n; i++) a[i] = read(r);
+      r.depth--;
       return a;
     }
     case Tag.Date: {
+      r.spend(1);
       r.need(9);
       if (r.byte() !== Tag.Float64) throw new ProtocolError('a compact Date is malformed');
       const d = new Date(r.view.readDoubleLE(r.pos));
@@ -188,26 +224,36 @@ function read(r: Reader): unknown {
       return d;
     }
     case Tag.RegExp: {
+      r.spend(1);
       const source = r.string();
       const re = new RegExp(source, r.string());
       r.refs.push(re);
       return re;
     }
     case Tag.Map: {
+      // A Map or Set costs several times an object's heap: it counts as MAP_COST items, as does each entry.
+      r.open();
+      r.spend(MAP_COST - 1);
       const m = new Map<unknown, unknown>();
       r.refs.push(m);
       const n = r.count();
+      r.spend(n * MAP_COST);
       for (let i = 0; i < n; i++) {
         const k = read(r);
         m.set(k, read(r));
       }
+      r.depth--;
       return m;
     }
     case Tag.Set: {
+      r.open();
+      r.spend(MAP_COST - 1);
       const s = new Set<unknown>();
       r.refs.push(s);
       const n = r.count();
+      r.spend(n * MAP_COST);
       for (let i = 0; i < n; i++) s.add(read(r));
+      r.depth--;
       return s;
     }
     case Tag.ArrayBuffer: {
@@ -226,6 +272,7 @@ function read(r: Reader): unknown {
       return ab;
     }
     case Tag.View: {
+      r.spend(2);
       // Registered before its buffer, in the order the encoder met them.
       const at = r.refs.length;
       r.refs.push(undefined);
@@ -250,6 +297,9 @@ function read(r: Reader): unknown {
 
 /** Reads an object's values, in key order, onto the fresh object `o`. */
 type Build = (o: Record<string, unknown>, r: Reader) => void;
+
+/** Items a Map or Set, and each of its entries, counts as (see Tag.Map). */
+const MAP_COST = 4;
 
 /**
  * Builders generated for key lists that objects reuse, kept across

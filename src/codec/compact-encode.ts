@@ -2,6 +2,7 @@
 import { types } from 'node:util';
 import { COMPACT_MARK, Tag, VIEWS, type OutOfBand } from './compact.ts';
 import { ByteWriter, UNSUPPORTED } from './compact-writer.ts';
+import { MAX_DEPTH, tooDeep } from './limits.ts';
 
 /** ArrayBuffers at least this big travel out of band (copied once) instead of inside the body. */
 const OUT_OF_BAND_MIN = 64 * 1024;
@@ -29,6 +30,8 @@ class Writer extends ByteWriter {
   /** Made only for a message that has out-of-band buffers. */
   oob: OutOfBand | undefined;
   oobIndex = new Map<ArrayBuffer, number>();
+  /** Objects open around the value being written. */
+  depth = 0;
 
   reset(transfer: ReadonlySet<ArrayBuffer> | undefined): void {
     this.pos = 0;
@@ -36,8 +39,11 @@ class Writer extends ByteWriter {
     this.oob = undefined;
   }
 
-  /** Done with a message: what it referred to is let go. */
+  /** Done with a message: what it referred to is let go (a 32 MiB buffer must not wait for the next message). */
   clear(): void {
+    this.depth = 0;
+    this.transfer = undefined;
+    this.oob = undefined;
     for (let i = 0; i < this.refCount; i++) this.refs[i] = undefined;
     this.refCount = 0;
     this.refIndex = undefined;
@@ -68,10 +74,12 @@ export function encodeCompact(
 ): { body: Uint8Array; oob: OutOfBand | undefined } | undefined {
   if (!encoderFree()) return undefined;
   w.reset(transfer);
+  let oob: OutOfBand | undefined;
   try {
     w.busy = true;
     w.byte(COMPACT_MARK);
     write(value);
+    oob = w.oob;
   } catch (err) {
     if (err === UNSUPPORTED || isStackOverflow(err)) return undefined;
     throw err;
@@ -84,7 +92,7 @@ export function encodeCompact(
   if (w.pos < 64) for (let i = 0; i < w.pos; i++) body[i] = w.buf[i]!;
   else w.buf.copy(body, 0, 0, w.pos);
   if (w.buf.length > SCRATCH_KEPT) w.buf = Buffer.allocUnsafe(4096);
-  return { body, oob: w.oob };
+  return { body, oob };
 }
 
 /**
@@ -220,6 +228,19 @@ function writeObject(o: object): void {
     w.byte(Tag.Ref);
     return w.varint(seen);
   }
+  // Refused here, for this one message, rather than by the receiver (or by a stack overflow on either side).
+  if (++w.depth > MAX_DEPTH) throw tooDeepToSend();
+  writeNew(o);
+  w.depth--;
+}
+
+function tooDeepToSend(): Error {
+  const err = new Error(`${tooDeep()}; it cannot be sent`);
+  err.name = 'DataCloneError';
+  return err;
+}
+
+function writeNew(o: object): void {
   if (types.isProxy(o)) throw UNSUPPORTED;
   const proto = Object.getPrototypeOf(o);
   if (proto === Object.prototype || proto === null) return writePlain(o as Record<string, unknown>);

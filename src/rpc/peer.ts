@@ -25,6 +25,7 @@ import { formatPath, reachable, readPath, resolvePath } from './path.ts';
 import { createRemote, isRemote } from './remote.ts';
 import { deadlineReason, inheritedTimeout, withDeadline } from './deadline.ts';
 import { StreamTable, type StreamWindow } from './streams.ts';
+import type { SetGuard } from './set-guard.ts';
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -33,9 +34,16 @@ export interface PeerOptions {
   timeout?: number;
   /**
    * Most objects this side keeps alive for the other side (values it passed
-   * by reference and has not seen released). A limit for untrusted peers.
+   * by reference and has not seen released), and most proxies for the other
+   * side's objects (callbacks it passed in) alive here. A limit for untrusted peers.
    */
   maxHandles?: number;
+  /**
+   * The exposed value is shared with other connections (a server's api):
+   * the other side releasing it ends only this connection and never runs
+   * its `[finalizer]`.
+   */
+  sharedRoot?: boolean;
   /**
    * Most calls from the other side served at once (results still pending).
    * One past it is answered at once with a QueueFullError rather than
@@ -54,6 +62,8 @@ export interface PeerOptions {
   streamWindow?: StreamWindow;
   /** Middleware, validation and metrics around this side's calls and the calls it serves (rpc/govern.ts). */
   governor?: Governor;
+  /** Checks each property set from the other side (see set-guard.ts); none means any set the path guard allows. */
+  guardSet?: SetGuard;
 }
 
 /** Options one call may carry (see withOptions in call-options.ts). */
@@ -173,6 +183,12 @@ export class Peer {
 
   get label(): string {
     return this.transport.capabilities.label;
+  }
+
+  /** A call either way is unanswered, or either side holds a handle of the other's: the connection is in use even if silent. */
+  get isBusy(): boolean {
+    const streams = this.streams !== undefined && (this.streams.producing.size > 0 || this.streams.consuming.size > 0);
+    return this.serving > 0 || this.pending.size > 0 || this.exported.size > 0 || this.held > 0 || streams;
   }
 
   get isServing(): boolean {
@@ -334,6 +350,12 @@ export class Peer {
   }
 
   private importHandle(id: number): unknown {
+    const max = this.options.maxHandles;
+    if (max !== undefined && this.held >= max) {
+      // Refused, so never to be released by a collected proxy: the other side may free it now.
+      this.transport.send({ t: MsgType.Release, h: id }, undefined, noop);
+      throw new FarcallError('ERR_FARCALL_PROTOCOL', `too many callbacks and proxies from the ${this.label} are held here (maxHandles ${max})`);
+    }
     this.held++;
     this.activityListener?.();
     return createRemote(this, id);
@@ -392,6 +414,9 @@ export class Peer {
       }
       case MsgType.Drain:
         this.options.onDrain?.();
+        return;
+      case MsgType.Ping:
+        // A keep-alive: its arrival was all it had to say (the transport noted it).
         return;
       default:
         return this.streamTable().receive(m);
@@ -503,6 +528,7 @@ export class Peer {
         const key = m.p[m.p.length - 1];
         const parent = resolvePath(target, m.p.slice(0, -1)).value;
         if (key === undefined || !settable(parent, key)) throw new NoSuchMethodError(`"${formatPath(m.p)}" cannot be set`);
+        this.options.guardSet?.(parent as object, key, args[0], m.p);
         (parent as Record<string, unknown>)[key] = args[0];
         return true;
       }
@@ -590,7 +616,7 @@ export class Peer {
 
   private released(handle: number): void {
     if (handle === 0) {
-      callFinalizer(this.root?.value);
+      if (!this.options.sharedRoot) callFinalizer(this.root?.value);
       this.root = undefined;
       this.close(new ChannelClosedError(`the other side released the connection to this ${this.label}`));
       return;

@@ -108,6 +108,10 @@ function release(state: HandleState): void {
 
 const ignore = (): void => {};
 
+function toPrimitive(): never {
+  throw new TypeError('a remote proxy cannot be converted to a string or number; call it, or await one of its properties');
+}
+
 /** Every proxy made here, with what it reaches, so the serving side can tell a remote function from a local one. */
 const remotes = new WeakMap<object, { state: HandleState; path: string[] }>();
 
@@ -145,6 +149,9 @@ function makeProxy(state: HandleState, path: string[]): unknown {
         const read = state.peer.call(state.handle, CallKind.Get, path, undefined, state.options);
         return read.then.bind(read);
       }
+      // Coercion (`${remote}`, remote + 1) would otherwise call valueOf and toString on the other side and drop their promises,
+      // which reject unheard when the channel closes: a peer passing a proxy to code that coerces it could end the process.
+      if (prop === Symbol.toPrimitive) return toPrimitive;
       if (typeof prop === 'symbol') return undefined;
       let child = children?.get(prop);
       if (child === undefined) {

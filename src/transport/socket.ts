@@ -49,21 +49,33 @@ export function resolveAddress(fn: string, address: unknown): ResolvedAddress {
 }
 
 /** The largest each limit may be: frame lengths are u32 on the wire, and timers fire at once past 2^31 - 1 ms. */
-const LIMIT_MAX = { maxMessageSize: MAX_FRAME_SIZE, maxWriteBuffer: Number.MAX_SAFE_INTEGER, helloTimeout: MAX_TIMER_MS, maxInFlight: Number.MAX_SAFE_INTEGER };
+const LIMIT_MAX = {
+  maxMessageSize: MAX_FRAME_SIZE,
+  maxWriteBuffer: Number.MAX_SAFE_INTEGER,
+  helloTimeout: MAX_TIMER_MS,
+  maxInFlight: Number.MAX_SAFE_INTEGER,
+  maxMessageItems: Number.MAX_SAFE_INTEGER,
+};
 
 /** The option names of StreamLimits, for entry points whose options extend it. */
-export const STREAM_LIMIT_OPTIONS = { maxMessageSize: true, maxWriteBuffer: true, helloTimeout: true, maxInFlight: true } as const satisfies OptionNames<StreamLimits>;
+export const STREAM_LIMIT_OPTIONS = {
+  maxMessageSize: true,
+  maxWriteBuffer: true,
+  helloTimeout: true,
+  maxInFlight: true,
+  maxMessageItems: true,
+} as const satisfies OptionNames<StreamLimits>;
 
 export function checkLimits(fn: string, o: StreamLimits): void {
-  for (const key of ['maxMessageSize', 'maxWriteBuffer', 'helloTimeout', 'maxInFlight'] as const) {
+  for (const key of Object.keys(LIMIT_MAX) as Array<keyof typeof LIMIT_MAX>) {
     const v = o[key];
     if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
       throw new TypeError(`${fn}() option ${key} must be a positive number, got ${describe(v)}`);
     }
     if (v !== undefined && v > LIMIT_MAX[key]) throw new TypeError(`${fn}() option ${key} must be at most ${LIMIT_MAX[key]}, got ${v}`);
   }
-  if (o.maxInFlight !== undefined && !Number.isInteger(o.maxInFlight)) {
-    throw new TypeError(`${fn}() option maxInFlight must be a whole number, got ${o.maxInFlight}`);
+  for (const key of ['maxInFlight', 'maxMessageItems'] as const) {
+    if (o[key] !== undefined && !Number.isInteger(o[key])) throw new TypeError(`${fn}() option ${key} must be a whole number, got ${o[key]}`);
   }
 }
 

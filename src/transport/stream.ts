@@ -5,10 +5,12 @@ import { appendCompact } from '../codec/compact-encode.ts';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
 import { AuthenticationError, ChannelClosedError, ProtocolError } from '../errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameQueue, encodeFrame, frameSize, type Frame } from '../framing.ts';
-import { PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
+import { DEFAULT_MAX_ITEMS, DecodeRefused } from '../codec/limits.ts';
+import { MsgType, PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
 import type { AuthStep, Handshake } from './auth.ts';
+import type { BudgetMember, WriteBudget } from './write-budget.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
 export interface StreamLimits {
@@ -20,6 +22,13 @@ export interface StreamLimits {
    * without bound. Default 256 MiB.
    */
   maxWriteBuffer?: number;
+  /**
+   * Most items one message may decode into: every object, array and member
+   * of one counts, a Map or Set and each entry four (they cost more heap).
+   * A message past it, or nested deeper than 1,000 levels, fails its own
+   * call with a ProtocolError; the connection stays. Default 500,000.
+   */
+  maxMessageItems?: number;
   /** Milliseconds to wait for the other side's hello. Default 10,000. */
   helloTimeout?: number;
   /**
@@ -39,6 +48,8 @@ export interface StreamTransportOptions extends StreamLimits {
   auth?: Handshake | undefined;
   /** Who the other side is, known before the handshake (a TLS client certificate's subject). */
   identity?: string | undefined;
+  /** Shared with the other connections of a server: bounds their unwritten bytes together. */
+  writeBudget?: WriteBudget;
 }
 
 /**
@@ -117,7 +128,7 @@ function preview(bytes: Uint8Array): string {
  * frames, a hello handshake first, the frames of one tick written together
  * with one `writev`, and transferred ArrayBuffers out of band.
  */
-export class StreamTransport implements MessageTransport {
+export class StreamTransport implements MessageTransport, BudgetMember {
   readonly capabilities: TransportCapabilities;
   /** Settles when the other side's hello arrived (or the connection failed first). */
   readonly ready: Promise<void>;
@@ -125,6 +136,7 @@ export class StreamTransport implements MessageTransport {
   private readonly decoder: FrameDecoder;
   private readonly maxMessageSize: number;
   private readonly maxWriteBuffer: number;
+  private readonly maxItems: number;
   /** Frames waiting for this tick's flush. */
   private readonly queue = new FrameQueue();
   private queuedFrames = 0;
@@ -140,6 +152,8 @@ export class StreamTransport implements MessageTransport {
   private greeted = false;
   /** Hellos exchanged, proofs not yet: the next frame must be the other side's proof. */
   private authenticating = false;
+  /** Bytes read so far: a server tells a silent connection by it. */
+  received = 0;
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private settleReady!: (err?: Error) => void;
@@ -153,6 +167,7 @@ export class StreamTransport implements MessageTransport {
     this.capabilities = { transfer: true, ports: false, label: options.label };
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.maxWriteBuffer = options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER;
+    this.maxItems = options.maxMessageItems ?? DEFAULT_MAX_ITEMS;
     this.decoder = new FrameDecoder((f) => this.frame(f.body, 0, f.body.byteLength, f.buffers), Math.min(MAX_HELLO_SIZE, this.maxMessageSize));
     this.decoder.onBody = (chunk, start, end) => this.frame(chunk, start, end, NO_BUFFERS);
     this.ready = new Promise<void>((resolve, reject) => {
@@ -168,6 +183,7 @@ export class StreamTransport implements MessageTransport {
     const label = options.label;
     this.on(readable, 'data', (chunk: Uint8Array) => {
       if (this.closed) return;
+      this.received += chunk.byteLength;
       if (this.firstBytes && this.firstBytes.byteLength < 16) {
         this.firstBytes = Buffer.concat([this.firstBytes, chunk.subarray(0, 16 - this.firstBytes.byteLength)]);
       }
@@ -180,12 +196,17 @@ export class StreamTransport implements MessageTransport {
         this.fail(this.greeted ? problem : this.notFarcall(problem));
       }
     });
+    let sawEnd = false;
     const ended = (): void => {
       if (this.decoder.idle) this.fail(new ChannelClosedError(`the ${label} closed the connection`));
       else this.fail(blame(new ChannelClosedError(`the ${label} closed the connection in the middle of a frame`)));
     };
-    this.on(readable, 'end', ended);
-    this.on(readable, 'close', ended);
+    this.on(readable, 'end', () => {
+      sawEnd = true;
+      ended();
+    });
+    // A socket that closes with neither an end from the other side nor an error was destroyed here, by code of this process.
+    this.on(readable, 'close', () => (sawEnd || (readable as unknown) !== writable ? ended() : this.fail(this.destroyedHere())));
     const broken = (err: Error): void => this.fail(new ChannelClosedError(`the connection to the ${label} failed: ${err.message}`, { cause: err }));
     this.on(readable, 'error', broken);
     if ((writable as unknown) !== readable) {
@@ -208,6 +229,10 @@ export class StreamTransport implements MessageTransport {
     return this.options.identity ?? this.options.auth?.identity;
   }
 
+  private destroyedHere(): ChannelClosedError {
+    return new ChannelClosedError(`the connection to the ${this.options.label} was destroyed on this side: its socket was destroyed by code in this process`);
+  }
+
   /** Whatever went wrong before a hello, the clear story is that the other side does not speak farcall. */
   private notFarcall(err: Error): ProtocolError {
     return new ProtocolError(
@@ -225,9 +250,35 @@ export class StreamTransport implements MessageTransport {
   private frame(bytes: Uint8Array, start: number, end: number, buffers: readonly ArrayBuffer[]): void {
     if (this.closed) return;
     this.framesRead++;
-    const value = decodeMessage(bytes, buffers, start, end);
+    let value;
+    try {
+      value = decodeMessage(bytes, buffers, start, end, this.maxItems);
+    } catch (err) {
+      if (err instanceof DecodeRefused && this.greeted && this.refuse(err)) return;
+      throw err;
+    }
     if (!this.greeted) return this.authenticating ? this.proof(value) : this.hello(value);
     this.sink!.message(fromTuple(value) as Message);
+  }
+
+  /**
+   * A whole frame refused for what it would build fails only its call,
+   * when what was read of it says which: a call is answered with the
+   * error, a reply becomes the error. False when it cannot tell.
+   */
+  private refuse(err: DecodeRefused): boolean {
+    const m = fromTuple(err.partial) as { t?: unknown; i?: unknown } | undefined;
+    if (typeof m !== 'object' || m === null || typeof m.i !== 'number' || !Number.isInteger(m.i) || m.i < 0) return false;
+    const e = encodeThrown(new ProtocolError(`${err.message}; this call was refused (the connection stays)`), false);
+    if (m.t === MsgType.Call) {
+      if (m.i !== 0) this.send({ t: MsgType.Throw, i: m.i, e }, undefined, ignore);
+      return true;
+    }
+    if (m.t === MsgType.Return) {
+      this.sink!.message({ t: MsgType.Throw, i: m.i, e });
+      return true;
+    }
+    return false;
   }
 
   /** Fails the stream itself (rather than throwing) so its reasons are not taken for undecodable bytes. */
@@ -324,7 +375,7 @@ export class StreamTransport implements MessageTransport {
       if (tuple !== msg && transfer === undefined && this.writeInline(tuple as unknown[])) return;
       // Checked inside, before transferred buffers are detached: a call that
       // fails for its size leaves the caller's buffers as they were.
-      encoded = encodeMessage(tuple, transfer, this.maxMessageSize);
+      encoded = encodeMessage(tuple, transfer, this.maxMessageSize, this.maxItems);
     } catch (err) {
       onError(err, msg);
       return;
@@ -373,8 +424,26 @@ export class StreamTransport implements MessageTransport {
       );
       return;
     }
+    if (this.options.writeBudget) {
+      this.options.writeBudget.note(this, waiting + size);
+      if (this.closed) return;
+    }
     if (++this.queuedFrames >= this.flushAt) this.flush();
     else this.batch.schedule();
+  }
+
+  waiting(): number {
+    return this.queue.bytes + this.writable.writableLength;
+  }
+
+  cut(waiting: number, total: number, max: number): void {
+    this.fail(
+      blame(
+        new ChannelClosedError(
+          `the ${this.options.label} reads too slowly: ${waiting} bytes are waiting for it, the most of any client, and ${total} for all (maxServerWriteBuffer ${max})`,
+        ),
+      ),
+    );
   }
 
   /** The frames of one tick (at most FLUSH_FRAMES of them) leave in one writev. */
@@ -440,6 +509,7 @@ export class StreamTransport implements MessageTransport {
 
   private shutdown(): void {
     this.closed = true;
+    this.options.writeBudget?.leave(this);
     clearTimeout(this.helloTimer);
     this.queue.clear();
     for (const d of this.detach.splice(0)) d();

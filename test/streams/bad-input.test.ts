@@ -137,7 +137,7 @@ test('a compact body nested too deep to decode costs that client its connection,
   for (let i = 0; i < depth; i++) body.set([9, 1], 1 + 2 * i);
   body[body.length - 1] = 0x80;
   bad.write(Buffer.concat([header(body.byteLength), body]));
-  isError(await dropped(bad), ProtocolError, 'could not be decoded');
+  isError(await dropped(bad), ProtocolError, 'nested deeper than 1000 levels');
 });
 
 test('a valid frame with an unknown message type costs that client its connection', async () => {
