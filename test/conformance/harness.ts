@@ -55,10 +55,11 @@ export interface TransportCase {
    */
   knowsExitCause: boolean;
   /**
-   * Calls beyond what the serving side runs at once wait in a queue (a
-   * pool): a case that fills the serving side before it unblocks it does not apply.
+   * false where the client is not one peer over one channel: a pool (calls
+   * past its workers wait in its queue) or NATS (calls spread over several
+   * sessions). The case that reads both peers' tables does not apply.
    */
-  queues?: boolean;
+  peerTables?: false;
 }
 
 /** Within this many milliseconds of a crash, every pending call has rejected (DESIGN.md, "No call hangs"). */

@@ -21,6 +21,7 @@ else {
     transfers: true,
     crashes: false,
     knowsExitCause: false,
+    peerTables: false,
     async open() {
       const { connect } = await loadNats();
       const s = await (server ??= startNatsServer());

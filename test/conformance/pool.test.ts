@@ -9,7 +9,7 @@ for (const isolation of ['thread', 'process'] as const) {
     transfers: true,
     crashes: false,
     knowsExitCause: true,
-    queues: true,
+    peerTables: false,
     async open() {
       // One worker, so what a case keeps on the serving side (a release count, say) is in one place.
       const pool = createPool<ConformanceApi>(new URL('./api.ts', import.meta.url), { isolation, minThreads: 1, maxThreads: 1 });
