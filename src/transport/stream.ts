@@ -26,7 +26,7 @@ export interface StreamLimits {
    * Most items one message may decode into: every object, array and member
    * of one counts, a Map or Set and each entry four (they cost more heap).
    * A message past it, or nested deeper than 1,000 levels, fails its own
-   * call with a ProtocolError; the connection stays. Default 500,000.
+   * call with a ProtocolError; the connection stays. Default 200,000.
    */
   maxMessageItems?: number;
   /** Milliseconds to wait for the other side's hello. Default 10,000. */
