@@ -1,7 +1,5 @@
-import type { MessagePort } from 'node:worker_threads';
 import { decodeThrown, encodeThrown } from '../codec/error.ts';
-import type { TransferHandlerMap } from '../codec/handlers.ts';
-import { finalizer, proxy, transfer } from '../codec/marks.ts';
+import { proxy, transfer } from '../codec/marks.ts';
 import { WireCodec } from '../codec/wire.ts';
 import {
   CallAbortedError,
@@ -18,72 +16,17 @@ import { CallKind, MsgType, invalidMessage, type CallMsg, type Message, type Spe
 import type { MessageTransport } from '../transport/types.ts';
 import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
-import { clientCalls, governedCall, governedServe, serverCalls, type Governor } from './govern.ts';
+import { clientCalls, governedCall, governedServe, serverCalls } from './govern.ts';
 import { inheritedMetadata } from './metadata.ts';
 import { meterCall } from '../metrics/metrics.ts';
 import { formatPath, reachable, readPath, resolvePath } from './path.ts';
-import { createRemote, isRemote } from './remote.ts';
+import { createRemote } from './remote.ts';
+import { callFinalizer, isThenable, settable } from './served-values.ts';
+import type { CallOptions, PeerOptions } from './peer-options.ts';
 import { deadlineReason, inheritedTimeout, withDeadline } from './deadline.ts';
-import { StreamTable, type StreamWindow } from './streams.ts';
-import type { SetGuard } from './set-guard.ts';
+import { StreamTable } from './streams.ts';
 
-export interface PeerOptions {
-  /** Transfer handlers for this connection only (looked up before the global map). */
-  transferHandlers?: TransferHandlerMap;
-  /** Default deadline for every call, in milliseconds. */
-  timeout?: number;
-  /**
-   * Most objects this side keeps alive for the other side (values it passed
-   * by reference and has not seen released), and most proxies for the other
-   * side's objects (callbacks it passed in) alive here. A limit for untrusted peers.
-   */
-  maxHandles?: number;
-  /**
-   * The exposed value is shared with other connections (a server's api):
-   * the other side releasing it ends only this connection and never runs
-   * its `[finalizer]`.
-   */
-  sharedRoot?: boolean;
-  /**
-   * Most calls from the other side served at once (results still pending).
-   * One past it is answered at once with a QueueFullError rather than
-   * queued: queuing would mean buffering or pausing the channel, and a
-   * paused channel would also hold back the replies to this side's own
-   * calls (a callee awaiting the caller's callback would deadlock).
-   */
-  maxInFlight?: number;
-  /** Whether an error this side throws travels with its stack (default true). */
-  errorStacks?: boolean;
-  /** Serves `remote[createEndpoint]()`: a new port exposing `value`. */
-  createEndpoint?: (value: unknown) => MessagePort;
-  /** The other side sent Drain (see protocol.ts): a notice to a client, an answer to a server. */
-  onDrain?: () => void;
-  /** How far a stream's producer may run ahead of this side consuming it. */
-  streamWindow?: StreamWindow;
-  /** Middleware, validation and metrics around this side's calls and the calls it serves (rpc/govern.ts). */
-  governor?: Governor;
-  /** Checks each property set from the other side (see set-guard.ts); none means any set the path guard allows. */
-  guardSet?: SetGuard;
-}
-
-/** Options one call may carry (see withOptions in call-options.ts). */
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-  /** Milliseconds; 0 or undefined means no deadline. */
-  timeout?: number | undefined;
-  /**
-   * The call may safely run twice: a client that balances over several
-   * instances retries it on another when its instance dies mid-call.
-   * A single connection has nowhere else to send it and ignores it.
-   */
-  idempotent?: boolean | undefined;
-  /**
-   * String keys and values the callee reads with `currentMetadata()`
-   * (bounded: see MAX_METADATA_ENTRIES and MAX_METADATA_CHARS). Without
-   * it, a call made while serving a call carries that call's metadata on.
-   */
-  metadata?: Readonly<Record<string, string>> | undefined;
-}
+export type { CallOptions, PeerOptions } from './peer-options.ts';
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -170,11 +113,6 @@ export class Peer {
       options.transferHandlers,
     );
     transport.start({ message: (m) => this.receive(m), close: (cause) => this.closed(cause) });
-  }
-
-  /** Calls this side has made that are not answered yet. */
-  get callsOut(): number {
-    return this.pending.size;
   }
 
   get isClosed(): boolean {
@@ -676,35 +614,5 @@ export class Peer {
     return cause instanceof ChannelClosedError
       ? cause
       : new ChannelClosedError(`the connection to the ${this.label} closed: ${cause.message}`, { cause });
-  }
-}
-
-/**
- * A result to wait for. A `then` that is a proxy for the other side does not
- * count: otherwise a peer could set one on an exposed object and have this
- * side call it with resolving functions it cannot send, a rejection no one
- * handles, which ends the process.
- */
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  if (typeof v !== 'object' || v === null) return false;
-  if (v instanceof Promise) return true;
-  const then = (v as { then?: unknown }).then;
-  return typeof then === 'function' && !isRemote(then);
-}
-
-function settable(parent: unknown, key: string): boolean {
-  if ((typeof parent !== 'object' && typeof parent !== 'function') || parent === null) return false;
-  return key !== '__proto__' && key !== 'constructor' && key !== 'prototype' && (reachable(parent, key) || !(key in parent));
-}
-
-function callFinalizer(value: unknown): void {
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return;
-  const fin = (value as { [finalizer]?: unknown })[finalizer];
-  if (typeof fin === 'function') {
-    try {
-      fin.call(value);
-    } catch {
-      // A finalizer's failure is the exposer's own business; the release stands.
-    }
   }
 }

@@ -186,7 +186,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     if (this.closing) return Promise.reject(new ChannelClosedError(`the connection to service '${this.options.service}' was closed`));
     if (this.live.length < this.wanted && !this.opening && performance.now() >= this.quietUntil) this.replace();
     let best: Session | undefined;
-    for (const s of this.live) if (!best || s.peer.callsOut < best.peer.callsOut) best = s;
+    for (const s of this.live) if (!best || s.peer.pendingCalls < best.peer.pendingCalls) best = s;
     return best ?? this.opening ?? this.replace();
   }
 
