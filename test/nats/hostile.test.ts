@@ -4,26 +4,15 @@
  * only the session that sent it, messages for no session are answered with
  * a goodbye, and the session of a client that went silent is ended.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadNats } from '../../src/services/nats/client.ts';
 import { connectNats } from '../../src/services/nats/connect.ts';
 import { serveNats, SESSION_SWEEP_MS } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
-import { natsSkipReason, reportSkipped, startNatsServer, type NatsServer } from './server.ts';
+import { natsSkipReason, reportSkipped, natsSuite } from './server.ts';
 
 const api = { echo: <T>(v: T): T => v };
-const test = suite<{ server: NatsServer; nc: import('@nats-io/transport-node').NatsConnection }>('nats hostile input');
-
-test.before(async (ctx) => {
-  const { connect } = await loadNats();
-  ctx.server = await startNatsServer();
-  ctx.nc = await connect({ servers: ctx.server.url });
-});
-test.after(async (ctx) => {
-  await ctx.nc?.close();
-  await ctx.server?.stop();
-});
+const test = natsSuite('nats hostile input');
 
 // Polled, not spun: the longest wait here is seconds, on a machine shared with other runs.
 const until = (what: string, ok: () => boolean) =>

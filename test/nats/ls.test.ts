@@ -5,13 +5,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadNats } from '../../src/services/nats/client.ts';
 import { connectNats } from '../../src/services/nats/connect.ts';
 import { listNatsServices } from '../../src/services/nats/ls.ts';
 import { serveNats } from '../../src/services/nats/serve.ts';
-import { natsSkipReason, reportSkipped, startNatsServer, type NatsServer } from './server.ts';
+import { natsSkipReason, reportSkipped, natsSuite } from './server.ts';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -21,17 +19,7 @@ const farcall = (...args: string[]) =>
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
 
-const test = suite<{ server: NatsServer; nc: import('@nats-io/transport-node').NatsConnection }>('nats ls');
-
-test.before(async (ctx) => {
-  const { connect } = await loadNats();
-  ctx.server = await startNatsServer();
-  ctx.nc = await connect({ servers: ctx.server.url });
-});
-test.after(async (ctx) => {
-  await ctx.nc?.close();
-  await ctx.server?.stop();
-});
+const test = natsSuite('nats ls');
 
 test('listNatsServices() finds every instance, with its version and requests, sorted', async ({ nc }) => {
   const a = await serveNats('thumbs', { ok: () => 1 }, { nats: nc, version: '1.2.0', description: 'makes thumbnails' });

@@ -6,6 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { suite } from 'uvu';
+import { loadNats } from '../../src/services/nats/client.ts';
 import { within } from '../deadline.ts';
 
 const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
@@ -114,4 +117,19 @@ export async function startNatsCluster(size = 3): Promise<NatsServer[]> {
       start(['--server_name', `n${i}`, '--cluster_name', 'farcall-test', '--cluster', `nats://127.0.0.1:${clusterPorts[i]}`, '--routes', routes], port),
     ),
   );
+}
+
+/** A suite whose cases get a nats-server of their own and a client connection to it (`ctx.server`, `ctx.nc`). */
+export function natsSuite(name: string) {
+  const test = suite<{ server: NatsServer; nc: NatsConnection }>(name);
+  test.before(async (ctx) => {
+    const { connect } = await loadNats();
+    ctx.server = await startNatsServer();
+    ctx.nc = await connect({ servers: ctx.server.url });
+  });
+  test.after(async (ctx) => {
+    await ctx.nc?.close();
+    await ctx.server?.stop();
+  });
+  return test;
 }

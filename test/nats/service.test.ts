@@ -6,14 +6,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelClosedError, NoSuchServiceError, connect, proxy, serve, transfer } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
 import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
 import { serveNats } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
-import { natsSkipReason, reportSkipped, startNatsServer, type NatsServer } from './server.ts';
+import { natsSkipReason, reportSkipped, natsSuite } from './server.ts';
 
 const api = {
   echo: <T>(v: T): T => v,
@@ -31,18 +30,8 @@ const api = {
 };
 type Api = typeof api;
 
-const test = suite<{ server: NatsServer; nc: import('@nats-io/transport-node').NatsConnection }>('nats services');
+const test = natsSuite('nats services');
 const skip = natsSkipReason();
-
-test.before(async (ctx) => {
-  const { connect } = await loadNats();
-  ctx.server = await startNatsServer();
-  ctx.nc = await connect({ servers: ctx.server.url });
-});
-test.after(async (ctx) => {
-  await ctx.nc?.close();
-  await ctx.server?.stop();
-});
 
 test('values, thrown errors and transferred buffers cross as on every transport', async ({ nc }) => {
   const svc = await serveNats('values', api, { nats: nc });
