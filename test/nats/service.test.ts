@@ -305,5 +305,15 @@ test('bad arguments name what was wrong', async ({ nc }) => {
   }
 });
 
+test('options the NATS backend does not carry yet are refused by name, not ignored', async ({ nc }) => {
+  for (const extra of [{ streamWindow: { items: 10 } }, { use: [] }, { metrics: true }]) {
+    const name = Object.keys(extra)[0]!;
+    const served = await serveNats('unwired', api, { nats: nc, ...extra }).catch((e: unknown) => e);
+    assert.match(String(served), new RegExp(`serve\\(\\) option ${name} is not supported over NATS`));
+    const connected = await connectNats({ service: 'unwired', nats: nc, ...extra }).catch((e: unknown) => e);
+    assert.match(String(connected), new RegExp(`connect\\(\\) option ${name} is not supported over NATS`));
+  }
+});
+
 if (skip) reportSkipped('test/nats/service.test.ts');
 else test.run();

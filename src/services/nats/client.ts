@@ -25,3 +25,16 @@ export function loadNats(): Promise<NatsModule> {
   });
   return loading;
 }
+
+/**
+ * Connection options the NATS backend does not carry yet, refused by name:
+ * accepting them would leave a user believing a window, middleware or
+ * metrics applied when nothing does.
+ */
+export function refuseUnsupported(fn: string, options: object): void {
+  for (const name of ['streamWindow', 'use', 'metrics'] as const) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new UnsupportedError(`${fn}() option ${name} is not supported over NATS yet; leave it out, or serve over a socket`);
+    }
+  }
+}

@@ -27,7 +27,7 @@ import type { CallKind } from '../../protocol.ts';
 import { Peer, type CallOptions } from '../../rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../../rpc/remote.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
-import { loadNats, type NatsModule } from './client.ts';
+import { loadNats, refuseUnsupported, type NatsModule } from './client.ts';
 import { watchDrops } from './drops.ts';
 import type { Hello } from './serve.ts';
 import { checkServiceName, checkVersion, helloSubject } from './subjects.ts';
@@ -107,6 +107,7 @@ const RETRIES = 3;
  */
 export async function connectNats<T>(options: NatsConnectOptions): Promise<NatsServiceConnection<T>> {
   checkOptionNames('connect', options, NATS_CONNECT_OPTIONS);
+  refuseUnsupported('connect', options);
   checkServiceName('connect', options?.service);
   checkPeerSettings('connect', options);
   const { nats: nc, version, idempotent = [], sessions = 3, connectTimeout = 5_000 } = options;

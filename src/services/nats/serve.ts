@@ -12,7 +12,7 @@ import { ChannelClosedError } from '../../errors.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
 import { Peer } from '../../rpc/peer.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
-import { loadNats } from './client.ts';
+import { loadNats, refuseUnsupported } from './client.ts';
 import { watchDrops } from './drops.ts';
 import type { NatsConnectOptions } from './connect.ts';
 import { answerMicro, type MicroCounters } from './micro.ts';
@@ -94,6 +94,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     throw new TypeError(`serve() expects an object or a function to serve, got ${describe(api)}`);
   }
   checkOptionNames('serve', options, NATS_SERVE_OPTIONS);
+  refuseUnsupported('serve', options);
   if (!isConnection(options?.nats)) throw new TypeError(`serve() option nats must be a NATS connection, got ${describe(options?.nats)}`);
   checkPeerSettings('serve', options);
   const { nats: nc, version = '0.0.0', metadata = {}, description = `farcall service ${name}`, maxSessions = 10_000, timeout, transferHandlers } = options;
