@@ -1,10 +1,11 @@
 import { describe } from '../codec/marks.ts';
+import type { WireCodec } from '../codec/wire.ts';
 import { UnsupportedError } from '../errors.ts';
 import { metricsFrom, type Metrics } from '../metrics/metrics.ts';
 import { CallKind, invalidMetadata, type CallMsg } from '../protocol.ts';
 import { currentMetadata, inheritedMetadata, runWithMetadata } from './metadata.ts';
 import { formatPath } from './path.ts';
-import type { CallOptions, Peer } from './peer.ts';
+import type { CallOptions } from './peer-options.ts';
 import { isRemote } from './remote.ts';
 import { clientCalls, serverCalls } from './tracing.ts';
 import { checkSchemas, validateArgs, type Schemas, type StandardSchema } from './validation.ts';
@@ -157,15 +158,23 @@ export function governedCall(
 
 // ---- calls served -------------------------------------------------------------
 
+/** What runs a call once its governor lets it: the serving side of a peer (serving.ts). */
+export interface CallServer {
+  readonly label: string;
+  readonly transport: { readonly identity?: string | undefined };
+  readonly codec: Pick<WireCodec, 'decode'>;
+  dispatchNow(m: CallMsg, args: unknown[]): unknown;
+}
+
 /**
  * A served call with metadata, a governor or tracing; the peer's hook. The
  * result is the method's, or a promise of it.
  */
-export function governedServe(peer: Peer, m: CallMsg, g: SideGovernor | undefined): unknown {
+export function governedServe(peer: CallServer, m: CallMsg, g: SideGovernor | undefined): unknown {
   return m.m !== undefined ? runWithMetadata(m.m, () => serveIn(peer, m, g)) : serveIn(peer, m, g);
 }
 
-function serveIn(peer: Peer, m: CallMsg, g: SideGovernor | undefined): unknown {
+function serveIn(peer: CallServer, m: CallMsg, g: SideGovernor | undefined): unknown {
   const traced = serverCalls.start.hasSubscribers;
   if (g === undefined && !traced) return peer.dispatchNow(m, peer.codec.decode(m.a, m.x));
   const handle = m.h ?? 0;
