@@ -2,6 +2,9 @@ import type { TransferHandlerMap } from './codec/handlers.ts';
 import { describe } from './codec/marks.ts';
 import type { StreamWindow } from './rpc/streams.ts';
 import type { GovernSettings } from './rpc/govern.ts';
+import { suggestion } from './suggest.ts';
+
+export { suggestion };
 
 /** Options every connection takes, whatever carries it. */
 export interface PeerSettings extends GovernSettings {
@@ -43,33 +46,6 @@ export function checkOptionNames(fn: string, options: unknown, known: object, in
     const hint = Object.hasOwn(instead, key) ? `; ${instead[key]}` : suggestion(key, Object.keys(known));
     throw new TypeError(`${fn}() has no option ${key}${hint}`);
   }
-}
-
-/** ` (did you mean x?)` for the known name closest to `key`, when one is close enough to be a slip. */
-export function suggestion(key: string, known: readonly string[]): string {
-  const lower = key.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const name of known) {
-    const k = name.toLowerCase();
-    // Case, a dropped or added plural, or a cut-short name count as slips whatever their length.
-    const d = k === lower || k === `${lower}s` || `${k}s` === lower || (lower.length >= 3 && k.startsWith(lower)) ? 0 : distance(lower, k);
-    if (d < bestDistance) [best, bestDistance] = [name, d];
-  }
-  return best !== undefined && bestDistance <= (key.length <= 3 ? 1 : Math.min(3, Math.max(2, Math.floor(key.length / 4)))) ? ` (did you mean ${best}?)` : '';
-}
-
-/** Levenshtein distance, one row at a time. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }
 
 /** Throws a TypeError naming the option when `options` is not a valid PeerSettings. */

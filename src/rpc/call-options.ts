@@ -1,6 +1,6 @@
 import { describe } from '../codec/marks.ts';
 import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
-import type { CallOptions } from './peer.ts';
+import type { CallOptions } from './types.ts';
 import { checkMetadata } from './metadata.ts';
 import { remoteWithOptions } from './remote.ts';
 

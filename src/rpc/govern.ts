@@ -1,45 +1,19 @@
 import { describe } from '../codec/marks.ts';
+import type { WireCodec } from '../codec/wire.ts';
 import { UnsupportedError } from '../errors.ts';
 import { metricsFrom, type Metrics } from '../metrics/metrics.ts';
 import { CallKind, invalidMetadata, type CallMsg } from '../protocol.ts';
 import { currentMetadata, inheritedMetadata, runWithMetadata } from './metadata.ts';
 import { formatPath } from './path.ts';
-import type { CallOptions, Peer } from './peer.ts';
+import type { CallOptions } from './types.ts';
 import { isRemote } from './remote.ts';
-import { clientCalls, serverCalls } from './tracing.ts';
+import { clientCalls, serverCalls, type CallContext, type CallKindName, type CallSide } from './tracing.ts';
 import { checkSchemas, validateArgs, type Schemas, type StandardSchema } from './validation.ts';
 
 export { clientCalls, serverCalls };
+export type { CallContext, CallKindName, CallSide };
 
-/** Which way a call goes, seen from here: 'client' for calls this side makes, 'server' for calls it serves. */
-export type CallSide = 'client' | 'server';
-
-const KIND_NAMES = ['apply', 'get', 'set', 'construct', 'endpoint'] as const;
-export type CallKindName = (typeof KIND_NAMES)[number];
-
-/** One call, as middleware and tracing subscribers see it. */
-export interface CallContext {
-  readonly side: CallSide;
-  /**
-   * The method as written ('add', 'math.add'). A call on an object passed
-   * by reference (a callback, a proxy) reads '(ref).' and its path.
-   */
-  readonly method: string;
-  readonly path: readonly string[];
-  /** 'apply' for a method call; 'get', 'set', 'construct' for property reads, writes and `new`. */
-  readonly kind: CallKindName;
-  /** The arguments; a middleware may replace them before calling `next()`. */
-  args: unknown[];
-  /**
-   * The call's metadata. On a client, entries a middleware (or a tracing
-   * subscriber) adds here are sent; on a server it is what arrived, frozen.
-   */
-  readonly metadata: Record<string, string>;
-  /** The other side, as errors name it: 'worker', 'child process', 'client', 'server at /tmp/app.sock'. */
-  readonly transport: string;
-  /** Who the other side proved to be: its auth key id or TLS certificate subject (see listen's `auth`). */
-  readonly identity: string | undefined;
-}
+const KIND_NAMES: readonly CallKindName[] = ['apply', 'get', 'set', 'construct', 'endpoint'];
 
 /**
  * A step around each call: `next()` runs the rest of the chain (on a client,
@@ -157,15 +131,23 @@ export function governedCall(
 
 // ---- calls served -------------------------------------------------------------
 
+/** What runs a call once its governor lets it: the serving side of a peer (serving.ts). */
+export interface CallServer {
+  readonly label: string;
+  readonly transport: { readonly identity?: string | undefined };
+  readonly codec: Pick<WireCodec, 'decode'>;
+  dispatchNow(m: CallMsg, args: unknown[]): unknown;
+}
+
 /**
  * A served call with metadata, a governor or tracing; the peer's hook. The
  * result is the method's, or a promise of it.
  */
-export function governedServe(peer: Peer, m: CallMsg, g: SideGovernor | undefined): unknown {
+export function governedServe(peer: CallServer, m: CallMsg, g: SideGovernor | undefined): unknown {
   return m.m !== undefined ? runWithMetadata(m.m, () => serveIn(peer, m, g)) : serveIn(peer, m, g);
 }
 
-function serveIn(peer: Peer, m: CallMsg, g: SideGovernor | undefined): unknown {
+function serveIn(peer: CallServer, m: CallMsg, g: SideGovernor | undefined): unknown {
   const traced = serverCalls.start.hasSubscribers;
   if (g === undefined && !traced) return peer.dispatchNow(m, peer.codec.decode(m.a, m.x));
   const handle = m.h ?? 0;
@@ -182,7 +164,7 @@ function serveIn(peer: Peer, m: CallMsg, g: SideGovernor | undefined): unknown {
 
 /**
  * A result about to be awaited here. The peer does not wait on a `then`
- * that is a proxy for the other side (see isThenable in peer.ts); awaiting
+ * that is a proxy for the other side (see isThenable in served-values.ts); awaiting
  * one would call it, so such a result is refused rather than awaited.
  */
 function settled(result: unknown): unknown {

@@ -4,7 +4,9 @@ import type { Governor } from './govern.ts';
 import type { SetGuard } from './set-guard.ts';
 import type { StreamWindow } from './streams.ts';
 
-/** What a peer (rpc/peer.ts) is told when it is made, and what one call may carry. */
+export type { CallOptions } from './types.ts';
+
+/** What a peer (rpc/peer.ts) is told when it is made (what one call may carry is in types.ts). */
 
 export interface PeerOptions {
   /** Transfer handlers for this connection only (looked up before the global map). */
@@ -44,23 +46,3 @@ export interface PeerOptions {
   /** Checks each property set from the other side (see set-guard.ts); none means any set the path guard allows. */
   guardSet?: SetGuard;
 }
-
-/** Options one call may carry (see withOptions in call-options.ts). */
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-  /** Milliseconds; 0 or undefined means no deadline. */
-  timeout?: number | undefined;
-  /**
-   * The call may safely run twice: a client that balances over several
-   * instances retries it on another when its instance dies mid-call.
-   * A single connection has nowhere else to send it and ignores it.
-   */
-  idempotent?: boolean | undefined;
-  /**
-   * String keys and values the callee reads with `currentMetadata()`
-   * (bounded: see MAX_METADATA_ENTRIES and MAX_METADATA_CHARS). Without
-   * it, a call made while serving a call carries that call's metadata on.
-   */
-  metadata?: Readonly<Record<string, string>> | undefined;
-}
-

@@ -2,10 +2,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { createEndpoint, releaseProxy, type ProxyMarked } from '../codec/marks.ts';
 import { ProxyReleasedError } from '../errors.ts';
 import { CallKind } from '../protocol.ts';
-import type { CallOptions, Peer } from './peer.ts';
+import type { CallOptions } from './types.ts';
 
-/** What a proxy needs of the connection beneath it; a reconnecting client swaps the peer behind it. */
-export type RemoteTarget = Pick<Peer, 'call' | 'release'>;
+/** What a proxy needs of the connection beneath it (a Peer); a reconnecting client swaps the peer behind it. */
+export interface RemoteTarget {
+  call(handle: number, kind: CallKind, path: string[], args?: unknown[], opts?: CallOptions): Promise<unknown>;
+  release(handle: number): void;
+}
 
 // ---- types ----------------------------------------------------------------
 

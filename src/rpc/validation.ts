@@ -1,6 +1,6 @@
 import { describe } from '../codec/marks.ts';
 import { ValidationError, type ValidationIssue } from '../errors.ts';
-import { suggestion } from '../options.ts';
+import { suggestion } from '../suggest.ts';
 import { formatPath, resolvePath } from './path.ts';
 
 /**
