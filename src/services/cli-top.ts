@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ReadStream, WriteStream } from 'node:tty';
-import { connect, type Connection, type InstanceInfo, type ServiceInfo, type SideStats, type SocketAddress } from '../index.ts';
+import { AuthenticationError, connect, NoSuchMethodError, type Connection, type InstanceInfo, type ServiceInfo, type SideStats, type SocketAddress } from '../index.ts';
 import { UsageError } from '../bench/command.ts';
 import { checkServiceName } from './names.ts';
 import { registryOf } from './local-registry.ts';
@@ -60,6 +60,8 @@ interface Tracked {
   conn?: Connection<unknown>;
   /** The previous sample's served figures and when they were read, for rates. */
   last?: { at: number; server: SideStats };
+  /** Why it cannot be read, when trying again would not change it. */
+  lasting?: string;
 }
 
 const TLS = 'served over TLS, which this command does not dial';
@@ -90,20 +92,28 @@ class Sampler {
     if (t === undefined) this.tracked.set(i.id, (t = {}));
     const at: SocketAddress | undefined = typeof i.address === 'string' ? i.address : i.address.tls ? undefined : { host: i.address.host, port: i.address.port };
     if (at === undefined) return { listed: i, problem: TLS, rows: [] };
+    if (t.lasting !== undefined) return { listed: i, problem: t.lasting, rows: [] };
     const held = t.conn !== undefined;
     try {
       return await this.readOver(t, i, at);
     } catch (err) {
       this.drop(t);
       // A connection held from an earlier sample may have been closed since (an idle timeout): one fresh try.
-      if (!held) return { listed: i, problem: problemOf(err, at, this.timeout).problem, rows: [] };
+      if (!held) return this.failed(t, i, at, err);
     }
     try {
       return await this.readOver(t, i, at);
     } catch (err) {
       this.drop(t);
-      return { listed: i, problem: problemOf(err, at, this.timeout).problem, rows: [] };
+      return this.failed(t, i, at, err);
     }
+  }
+
+  private failed(t: Tracked, i: InstanceInfo, at: SocketAddress, err: unknown): InstanceView {
+    const { problem } = problemOf(err, at, this.timeout);
+    // Asking again would fail the same way, and cost the instance a refused client each interval.
+    if (err instanceof AuthenticationError || err instanceof NoSuchMethodError) t.lasting = problem;
+    return { listed: i, problem, rows: [] };
   }
 
   private async readOver(t: Tracked, i: InstanceInfo, at: SocketAddress): Promise<InstanceView> {

@@ -19,6 +19,7 @@ let busy: Service;
 let idle: Service;
 let plain: Service;
 let bare: Server;
+let guarded: Service;
 let conn: Connection<typeof api>;
 
 test.before(async () => {
@@ -27,6 +28,7 @@ test.before(async () => {
   idle = await serve('thumbs', api, { registry: dir, metrics: true, version: '1.4.0' });
   plain = await serve('plain', api, { registry: dir });
   bare = await listen(api, join(dir, 'bare.sock'));
+  guarded = await serve('guarded', api, { registry: dir, metrics: true, auth: { secret: 'sixteen bytes or more of secret' } });
   conn = await connect<typeof api>(busy.address as string);
   for (let i = 0; i < 3; i++) await conn.api.echo(i);
   for (let i = 0; i < 2; i++) await conn.api.fail().catch(() => {});
@@ -35,7 +37,7 @@ test.before(async () => {
 
 test.after(async () => {
   await conn.close();
-  await Promise.all([busy.close(), idle.close(), plain.close(), bare.close()]);
+  await Promise.all([busy.close(), idle.close(), plain.close(), bare.close(), guarded.close()]);
   await removeDir(dir);
 });
 
@@ -115,8 +117,10 @@ test('an instance served without metrics, a plain listen() server, nothing liste
   assert.match(nothing.stderr, /farcall stats: nothing is listening at .*none\.sock/);
 });
 
-test('usage: a missing target, a misspelt option, --help', async () => {
-  const [missing, misspelt, help] = (await runAll([['stats'], ['stats', 'thumbs', '--jsno'], ['stats', '--help']], dir)) as [Run, Run, Run];
+test('an instance asking for a secret is named with the reason; usage: a missing target, a misspelt option, --help', async () => {
+  const [secret, missing, misspelt, help] = (await runAll([['stats', 'guarded'], ['stats'], ['stats', 'thumbs', '--jsno'], ['stats', '--help']], dir)) as [Run, Run, Run, Run];
+  assert.is(secret.code, 1, said(secret));
+  assert.match(secret.stdout, new RegExp(`^guarded {2}${guarded.id} .*\\n {2}the server at .* asks for a secret \\(auth\\), which this command does not have\\n$`));
   assert.is(missing.code, 2, said(missing));
   assert.match(missing.stderr, /farcall stats: stats needs a service \(or an address\)\nRun 'farcall stats --help' for the options\./);
   assert.is(misspelt.code, 2, said(misspelt));
