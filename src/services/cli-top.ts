@@ -77,6 +77,8 @@ class Sampler {
   ) {}
 
   async sample(): Promise<InstanceView[]> {
+    // The registry's list, not listServices(): that one also dials every socket to see it answers,
+    // which would show each instance a client coming and going every interval. A connection held here says as much.
     const listed = await this.registry.list(this.service);
     const ids = new Set(listed.map((i) => i.id));
     for (const [id, t] of this.tracked) {
@@ -262,7 +264,7 @@ export async function top(args: string[]): Promise<number> {
   try {
     screen = terminal ? terminalScreen(out, input, quit) : plainScreen(out);
     if (terminal) screen.show(['farcall top: reading the registry…']);
-    for (let n = 0; !stopped && (count === undefined || n < count); n++) {
+    for (let n = 1; !stopped; n++) {
       const started = performance.now();
       const sample = sampler.sample();
       // Left behind when a quit wins the race: its failure no longer matters.
@@ -270,7 +272,7 @@ export async function top(args: string[]): Promise<number> {
       const views = await Promise.race([sample, quitting]);
       if (views === undefined || stopped) break;
       screen.show(render(views, interval, new Date(), terminal));
-      if (count !== undefined && n + 1 >= count) break;
+      if (n === count) break;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([quitting, new Promise((r) => (timer = setTimeout(r, Math.max(0, interval - (performance.now() - started)))))]);
       clearTimeout(timer);
