@@ -1,7 +1,7 @@
 /** `farcall stats`: what each method of a service's instances did, as tables, JSON or Prometheus text. */
-import { connect, listServices, renderPrometheus, type InstanceInfo, type MetricsSnapshot, type ServiceInfo, type SideStats, type SocketAddress } from '../index.ts';
+import { connect, listServices, type ClientAuth, renderPrometheus, type InstanceInfo, type MetricsSnapshot, type ServiceInfo, type SideStats, type SocketAddress } from '../index.ts';
 import { UsageError } from '../bench/command.ts';
-import { infoOf, METRICS_OFF, ms, placeOf, problemOf, table, withoutBuiltins } from './cli-read.ts';
+import { AUTH_HELP, AUTH_OPTIONS, authOf, dial, infoOf, METRICS_OFF, ms, placeOf, problemOf, table, withoutBuiltins } from './cli-read.ts';
 import { parse, targetOf, uptime } from './cli-services.ts';
 import { registryDir } from './names.ts';
 
@@ -22,13 +22,14 @@ Latency is timed on one call in 16 by default ('-': no call timed yet).
 This command's own $farcall calls are left out.
 
 Options:
-  --json          print a JSON array, one object per instance: its info and
-                  stats (the shape of server.stats()), or null and an error
-  --prometheus    print the Prometheus text exposition format, each sample
-                  labelled with service and instance (its id)
-  --registry DIR  the registry directory (as for farcall ls)
-  --timeout MS    give up on an instance after MS milliseconds (default 5000)
-  -h, --help      show this help
+  --json              print a JSON array, one object per instance: its info and
+                      stats (the shape of server.stats()), or null and an error
+  --prometheus        print the Prometheus text exposition format, each sample
+                      labelled with service and instance (its id)
+  --registry DIR      the registry directory (as for farcall ls)
+  --timeout MS        give up on an instance after MS milliseconds (default 5000)
+${AUTH_HELP}
+  -h, --help          show this help
 
 Exit codes: 0 every instance's figures were printed, 1 some could not be read
 (metrics off, no answer), 2 usage, 3 no such service (or nothing listening at
@@ -45,10 +46,10 @@ interface Read {
   absent?: boolean;
 }
 
-async function read(address: SocketAddress, timeout: number, listed?: InstanceInfo): Promise<Read> {
+async function read(address: SocketAddress, timeout: number, auth: ClientAuth | undefined, listed?: InstanceInfo): Promise<Read> {
   let conn;
   try {
-    conn = await connect(address, { timeout, pingInterval: 0 });
+    conn = await dial(address, timeout, auth);
     const info = await infoOf(conn);
     return { address, listed, info, problem: info.stats ? undefined : METRICS_OFF };
   } catch (err) {
@@ -65,7 +66,7 @@ function dialOf(i: InstanceInfo): SocketAddress | undefined {
 }
 
 export async function stats(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { registry: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, prometheus: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { registry: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' }, prometheus: { type: 'boolean' }, ...AUTH_OPTIONS });
   if (values.help) {
     process.stdout.write(STATS_HELP + '\n');
     return 0;
@@ -77,11 +78,12 @@ export async function stats(args: string[]): Promise<number> {
   const timeout = values.timeout === undefined ? 5_000 : Number(values.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive whole number of milliseconds, got '${String(values.timeout)}'`);
   const registry = values.registry as string | undefined;
+  const auth = authOf(values);
 
   const to = targetOf(target);
   let reads: Read[];
   if ('address' in to) {
-    reads = [await read(to.address, timeout)];
+    reads = [await read(to.address, timeout, auth)];
     if (reads[0]!.absent) {
       process.stderr.write(`farcall stats: ${reads[0]!.problem}\n`);
       return 3;
@@ -95,7 +97,7 @@ export async function stats(args: string[]): Promise<number> {
     reads = await Promise.all(
       found.map((i) => {
         const at = dialOf(i);
-        return at ? read(at, timeout, i) : { address: i.address as SocketAddress, listed: i, problem: 'it is served over TLS, which this command does not dial' };
+        return at ? read(at, timeout, auth, i) : { address: i.address as SocketAddress, listed: i, problem: 'it is served over TLS, which this command does not dial' };
       }),
     );
   }

@@ -4,12 +4,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ReadStream, WriteStream } from 'node:tty';
-import { AuthenticationError, connect, NoSuchMethodError, type Connection, type InstanceInfo, type ServiceInfo, type SideStats, type SocketAddress } from '../index.ts';
+import { AuthenticationError, connect, NoSuchMethodError, type ClientAuth, type Connection, type InstanceInfo, type ServiceInfo, type SideStats, type SocketAddress } from '../index.ts';
 import { UsageError } from '../bench/command.ts';
 import { checkServiceName } from './names.ts';
 import { registryOf } from './local-registry.ts';
 import type { Registry } from './registry.ts';
-import { infoOf, METRICS_OFF, ms, problemOf, table, withoutBuiltins } from './cli-read.ts';
+import { AUTH_HELP, AUTH_OPTIONS, authOf, dial, infoOf, METRICS_OFF, ms, problemOf, table, withoutBuiltins } from './cli-read.ts';
 import { plainScreen, terminalScreen, type Screen } from './cli-screen.ts';
 import { parse, uptime } from './cli-services.ts';
 import { clients } from './cli-stats.ts';
@@ -30,12 +30,13 @@ In a terminal the view is redrawn in place; q or Ctrl-C quits. Otherwise
 line, until --count samples or a signal.
 
 Options:
-  --interval MS   milliseconds between samples (default 1000, at least 100)
-  --count N       stop after N samples (the first has no rates yet)
-  --once          one sample, then stop (--count 1)
-  --service NAME  only this service's instances
-  --registry DIR  the registry directory (as for farcall ls)
-  -h, --help      show this help
+  --interval MS       milliseconds between samples (default 1000, at least 100)
+  --count N           stop after N samples (the first has no rates yet)
+  --once              one sample, then stop (--count 1)
+  --service NAME      only this service's instances
+  --registry DIR      the registry directory (as for farcall ls)
+${AUTH_HELP}
+  -h, --help          show this help
 
 Example: farcall top --interval 500`;
 
@@ -74,6 +75,7 @@ class Sampler {
     private readonly registry: Registry,
     private readonly service: string | undefined,
     private readonly timeout: number,
+    private readonly auth: ClientAuth | undefined,
   ) {}
 
   async sample(): Promise<InstanceView[]> {
@@ -131,7 +133,7 @@ class Sampler {
   }
 
   private async open(t: Tracked, at: SocketAddress): Promise<Connection<unknown>> {
-    const conn = await connect(at, { timeout: this.timeout, pingInterval: 0 });
+    const conn = await dial(at, this.timeout, this.auth);
     if (this.closed) {
       // A sample still under way when top stopped: it must not leave a connection holding the process open.
       await conn.close();
@@ -225,6 +227,7 @@ export async function top(args: string[]): Promise<number> {
     once: { type: 'boolean' },
     service: { type: 'string' },
     registry: { type: 'string' },
+    ...AUTH_OPTIONS,
   });
   if (values.help) {
     process.stdout.write(TOP_HELP + '\n');
@@ -245,7 +248,7 @@ export async function top(args: string[]): Promise<number> {
       throw new UsageError(`--service: ${(err as Error).message}`);
     }
   }
-  const sampler = new Sampler(registryOf(values.registry), service, Math.min(5_000, Math.max(1_000, interval)));
+  const sampler = new Sampler(registryOf(values.registry), service, Math.min(5_000, Math.max(1_000, interval)), authOf(values));
 
   let quit!: () => void;
   const quitting = new Promise<void>((resolve) => (quit = resolve));

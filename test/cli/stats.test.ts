@@ -1,4 +1,5 @@
 // `farcall stats` run as a user runs it, against instances this process serves.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,6 +21,8 @@ let idle: Service;
 let plain: Service;
 let bare: Server;
 let guarded: Service;
+let open: Service;
+const SECRET = 'sixteen bytes or more of secret';
 let conn: Connection<typeof api>;
 
 test.before(async () => {
@@ -28,7 +31,10 @@ test.before(async () => {
   idle = await serve('thumbs', api, { registry: dir, metrics: true, version: '1.4.0' });
   plain = await serve('plain', api, { registry: dir });
   bare = await listen(api, join(dir, 'bare.sock'));
-  guarded = await serve('guarded', api, { registry: dir, metrics: true, auth: { secret: 'sixteen bytes or more of secret' } });
+  // One service, one instance asking for a secret and one not.
+  guarded = await serve('mixed', api, { registry: dir, metrics: true, auth: { secret: SECRET } });
+  open = await serve('mixed', api, { registry: dir, metrics: true });
+  await writeFile(join(dir, 'secret'), `${SECRET}\n`, { mode: 0o600 });
   conn = await connect<typeof api>(busy.address as string);
   for (let i = 0; i < 3; i++) await conn.api.echo(i);
   for (let i = 0; i < 2; i++) await conn.api.fail().catch(() => {});
@@ -37,7 +43,7 @@ test.before(async () => {
 
 test.after(async () => {
   await conn.close();
-  await Promise.all([busy.close(), idle.close(), plain.close(), bare.close(), guarded.close()]);
+  await Promise.all([busy.close(), idle.close(), plain.close(), bare.close(), guarded.close(), open.close()]);
   await removeDir(dir);
 });
 
@@ -117,10 +123,19 @@ test('an instance served without metrics, a plain listen() server, nothing liste
   assert.match(nothing.stderr, /farcall stats: nothing is listening at .*none\.sock/);
 });
 
-test('an instance asking for a secret is named with the reason; usage: a missing target, a misspelt option, --help', async () => {
-  const [secret, missing, misspelt, help] = (await runAll([['stats', 'guarded'], ['stats'], ['stats', 'thumbs', '--jsno'], ['stats', '--help']], dir)) as [Run, Run, Run, Run];
-  assert.is(secret.code, 1, said(secret));
-  assert.match(secret.stdout, new RegExp(`^guarded {2}${guarded.id} .*\\n {2}the server at .* asks for a secret \\(auth\\), which this command does not have\\n$`));
+test('--secret-file reaches instances served with auth (and those without); without it they are named with the reason. Usage: a missing target, a misspelt option, --help', async () => {
+  const [withSecret, without, missing, misspelt, help] = (await runAll([
+    ['stats', 'mixed', '--secret-file', join(dir, 'secret')],
+    ['stats', 'mixed'],
+    ['stats'],
+    ['stats', 'thumbs', '--jsno'],
+    ['stats', '--help'],
+  ], dir)) as [Run, Run, Run, Run, Run];
+  assert.is(withSecret.code, 0, said(withSecret));
+  for (const s of [guarded, open]) assert.match(withSecret.stdout, new RegExp(`^mixed {2}${s.id} .*\\n\\nSERVED: no calls yet$`, 'm'));
+  assert.is(without.code, 1, said(without));
+  assert.match(without.stdout, new RegExp(`^mixed {2}${guarded.id} .*\\n {2}refused: .* uses authentication .* \\(its secret goes in --secret-file\\)$`, 'm'));
+  assert.match(without.stdout, new RegExp(`^mixed {2}${open.id} .*\\n\\nSERVED: no calls yet$`, 'm'));
   assert.is(missing.code, 2, said(missing));
   assert.match(missing.stderr, /farcall stats: stats needs a service \(or an address\)\nRun 'farcall stats --help' for the options\./);
   assert.is(misspelt.code, 2, said(misspelt));
@@ -129,6 +144,7 @@ test('an instance asking for a secret is named with the reason; usage: a missing
   assert.match(help.stdout, /^Usage: farcall stats <service\|address> \[options\]/);
   assert.match(help.stdout, /--prometheus/);
   assert.match(help.stdout, /Exit codes: 0/);
+  assert.match(help.stdout, /--secret-file FILE/);
 });
 
 test.run();
