@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { BENCH_SUMMARY, UsageError, bench } from './bench/command.ts';
 import { CALL_SUMMARY, LS_SUMMARY, call, ls } from './services/cli-services.ts';
+import { STATS_SUMMARY, stats } from './services/cli-stats.ts';
+import { TOP_SUMMARY, top } from './services/cli-top.ts';
 
 interface Command {
   summary: string;
@@ -21,6 +23,8 @@ const commands: Record<string, Command> = {
       args.some((a) => a === '--nats' || a.startsWith('--nats=')) ? (await import('./services/nats/ls.ts')).lsNats(args, (m) => new UsageError(m)) : ls(args),
   },
   call: { summary: CALL_SUMMARY, run: call },
+  stats: { summary: STATS_SUMMARY, run: stats },
+  top: { summary: TOP_SUMMARY, run: top },
 };
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

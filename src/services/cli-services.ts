@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { connect, listServices, NoSuchServiceError, type InstanceInfo } from '../index.ts';
 import { UsageError } from '../bench/command.ts';
+import { suggestion } from '../options.ts';
+import type { SocketAddress } from '../transport/socket.ts';
 
 export const LS_SUMMARY = 'list the services running on this host';
 export const CALL_SUMMARY = 'call a method of a service (or of a server at an address) and print the result as JSON';
@@ -35,15 +37,28 @@ Exit codes: 0 the call returned, 1 it threw (the error is printed on stderr),
 
 Example: farcall call thumbs resize '{"w":200}' 150`;
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+/** Reads a command's line (with -h/--help); an unknown option is a UsageError naming the nearest known one. */
+export function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^Unknown option '(.+?)'.*$/s, "unknown option '$1'"));
+    const message = (err as Error).message;
+    const unknown = /^Unknown option '(--?)([^'=]+)'/.exec(message);
+    if (unknown) throw new UsageError(`unknown option '${unknown[1]}${unknown[2]}'${suggestion(unknown[2]!, Object.keys(options)).replace(/mean (\S+)\?/, 'mean --$1?')}`);
+    // Node's messages go on about positionals; keep the first sentence.
+    const first = message.split('. ')[0]!.replace(/\.$/, '');
+    throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1));
   }
 }
 
-function uptime(ms: number): string {
+/** What a command line names: a service, or an address as `connect()` takes it (a socket path has a '/', TCP is host:port). */
+export function targetOf(target: string): { service: string } | { address: SocketAddress } {
+  if (target.includes('/')) return { address: target };
+  const tcp = /^(.*):(\d+)$/.exec(target);
+  return tcp ? { address: { host: tcp[1] || 'localhost', port: Number(tcp[2]) } } : { service: target };
+}
+
+export function uptime(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
@@ -51,7 +66,7 @@ function uptime(ms: number): string {
   return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
 }
 
-const addressText = (a: InstanceInfo['address']): string => (typeof a === 'string' ? a : `${a.host}:${a.port}${a.tls ? ' (tls)' : ''}`);
+export const addressText = (a: InstanceInfo['address']): string => (typeof a === 'string' ? a : `${a.host}:${a.port}${a.tls ? ' (tls)' : ''}`);
 
 export async function ls(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { registry: { type: 'string' }, json: { type: 'boolean' } });
@@ -91,14 +106,10 @@ export async function call(args: string[]): Promise<number> {
   });
   const path = method.split('.');
   if (path.some((p) => p === '')) throw new UsageError(`method '${method}' has an empty step`);
-  const tcp = /^(.*):(\d+)$/.exec(target);
+  const to = targetOf(target);
   let conn;
   try {
-    conn = target.includes('/')
-      ? await connect(target, { timeout })
-      : tcp
-        ? await connect({ host: tcp[1] || 'localhost', port: Number(tcp[2]) }, { timeout })
-        : await connect({ service: target, timeout, registry: values.registry as string | undefined });
+    conn = 'address' in to ? await connect(to.address, { timeout }) : await connect({ service: to.service, timeout, registry: values.registry as string | undefined });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (err instanceof NoSuchServiceError || code === 'ENOENT' || code === 'ECONNREFUSED') {

@@ -4,6 +4,7 @@
  * never gains a member and a client reaches only `info` (the path guard
  * allows own members and nothing inherited).
  */
+import type { MetricsSnapshot } from '../metrics/metrics.ts';
 import type { InstanceInfo } from './registry.ts';
 
 /** The reserved first step of built-in paths. */
@@ -18,6 +19,8 @@ export interface ServiceInfo extends InstanceInfo {
   inFlight: number;
   /** Clients connected now. */
   connections: number;
+  /** What the instance's `stats()` returns; null when it was served without `metrics`. */
+  stats: MetricsSnapshot | null;
 }
 
 export function introspection(info: () => ServiceInfo): object {

@@ -102,6 +102,7 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
   const answers: Array<Promise<void>> = [];
   let draining: number | undefined;
   const startedAt = Date.now();
+  const metricsOn = listenOptions.metrics !== undefined && listenOptions.metrics !== false;
   const info: InstanceInfo = { id, name, version, metadata: { ...metadata }, address: wireAddress(server.address, at), pid: process.pid, startedAt };
   const builtins = introspection(
     (): ServiceInfo => ({
@@ -110,6 +111,7 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
       uptimeMs: Date.now() - startedAt,
       inFlight: [...clients].reduce((n, c) => n + (peerOf(c)?.servingCalls ?? 0), 0),
       connections: clients.size,
+      stats: metricsOn ? server.stats() : null,
     }),
   );
 

@@ -1,37 +1,9 @@
 // `farcall ls` and `farcall call` run as a user runs them, against instances in their own processes.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { registryDirForTest, removeDir, startInstances, type InstanceProcess } from '../services/helpers.ts';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const cli = join(root, 'src/cli.ts');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** What a failed expectation about `r` shows. */
-const said = (r: Run): string => `exit ${r.code}, stdout: ${JSON.stringify(r.stdout)}, stderr: ${JSON.stringify(r.stderr)}`;
-
-function run(args: string[], registry: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: root, timeout: 120_000, env: { ...process.env, FARCALL_REGISTRY_DIR: registry } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-/** Runs the command lines two at a time: each is a Node process compiling TypeScript, and the machine may be busy. */
-async function runAll(lines: string[][], registry: string): Promise<Run[]> {
-  const out: Run[] = [];
-  for (let i = 0; i < lines.length; i += 2) out.push(...(await Promise.all(lines.slice(i, i + 2).map((args) => run(args, registry)))));
-  return out;
-}
+import { run, runAll, said, type Run } from './run.ts';
 
 let dir = '';
 let procs: InstanceProcess[] = [];
@@ -99,6 +71,8 @@ test('--help for each command, the overview lists them, a short command line exi
   assert.match(call.stdout, /Exit codes: 0/);
   assert.match(top.stdout, /^\s+ls\s+list the services/m);
   assert.match(top.stdout, /^\s+call\s+call a method/m);
+  assert.match(top.stdout, /^\s+stats\s+print each method's calls/m);
+  assert.match(top.stdout, /^\s+top\s+a live view/m);
   assert.is(bad.code, 2, said(bad));
   assert.match(bad.stderr, /farcall call: call needs a service \(or an address\) and a method/);
 });

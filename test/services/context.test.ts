@@ -56,7 +56,7 @@ test('a daemon drops the callbacks of a client that left; the others never see i
   assert.throws(() => currentCall(), /must be called synchronously/);
 });
 
-test('every instance answers $farcall.info(): name, version, metadata, methods, uptime, calls in flight; nothing else is reachable there', async () => {
+test('every instance answers $farcall.info(): name, version, metadata, methods, uptime, calls in flight, stats (null: metrics off); nothing else is reachable there', async () => {
   const dir = await registryDirForTest();
   let release!: () => void;
   const api = {
@@ -84,6 +84,7 @@ test('every instance answers $farcall.info(): name, version, metadata, methods, 
     assert.is(info.pid, process.pid);
     assert.is(info.inFlight, 1);
     assert.is(info.connections, 1);
+    assert.is(info.stats, null, 'served without metrics');
     assert.type(info.uptimeMs, 'number');
     assert.ok(info.uptimeMs >= 0);
     release();
