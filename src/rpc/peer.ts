@@ -180,7 +180,7 @@ export class Peer {
    */
   call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions, told?: number): Promise<unknown> {
     if (this.options.governor?.client !== undefined || clientCalls.start.hasSubscribers) {
-      return governedCall(this, this.options.governor?.client, handle, kind, path, args, opts);
+      return governedCall(this, this.options.governor?.client, handle, kind, path, args, opts, told);
     }
     return this.callDirect(handle, kind, path, args, opts, told);
   }
