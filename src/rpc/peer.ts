@@ -18,8 +18,8 @@ import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, messageOf, notCloneable, resultName } from './failures.ts';
 import { clientCalls, governedCall, governedServe, serverCalls } from './govern.ts';
 import { inheritedMetadata } from './metadata.ts';
-import { meterCall } from '../metrics/metrics.ts';
 import { formatPath, reachable, readPath, resolvePath } from './path.ts';
+import { Pending } from './pending.ts';
 import { createRemote } from './remote.ts';
 import { callFinalizer, isThenable, settable } from './served-values.ts';
 import type { CallOptions, PeerOptions } from './peer-options.ts';
@@ -27,16 +27,6 @@ import { deadlineReason, inheritedTimeout, withDeadline } from './deadline.ts';
 import { StreamTable } from './streams.ts';
 
 export type { CallOptions, PeerOptions } from './peer-options.ts';
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  path: string[];
-  args: unknown[];
-  timer?: NodeJS.Timeout;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
 
 const NO_ARGS: unknown[] = [];
 
@@ -211,8 +201,7 @@ export class Peer {
     const metadata = opts?.metadata ?? inheritedMetadata();
     if (metadata !== undefined) msg.m = metadata;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, path, args };
-      if (this.options.governor?.metrics) meterCall(this.options.governor.metrics, p, handle);
+      const p = new Pending(resolve, reject, path, args, this.options.governor?.metrics, handle);
       this.pending.set(id, p);
       if (this.pending.size === 1) this.pendingChanged();
       if (timeout) {
@@ -372,7 +361,8 @@ export class Peer {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
-    const timing = m.i !== 0 ? this.options.governor?.metrics?.begin('server', m.h ?? 0, m.p) : undefined;
+    const rec = m.i !== 0 ? this.options.governor?.metrics?.method('server', m.h ?? 0, m.p) : undefined;
+    const at = rec ? rec.begin() : -1;
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
@@ -385,7 +375,7 @@ export class Peer {
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
-      timing?.fail(err);
+      rec?.fail(at, err);
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     } finally {
@@ -403,18 +393,18 @@ export class Peer {
       this.serving++;
       later.then(
         (v) => {
-          timing?.ok();
+          rec?.ok(at);
           this.reply(m.i, v, m.p);
           this.served();
         },
         (e) => {
-          timing?.fail(e);
+          rec?.fail(at, e);
           this.replyThrow(m.i, e);
           this.served();
         },
       );
     } else {
-      timing?.ok();
+      rec?.ok(at);
       this.reply(m.i, result, m.p);
     }
   }

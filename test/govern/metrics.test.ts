@@ -133,6 +133,7 @@ test('a shared Metrics over a worker port, both sides, and a pool with per-metho
   const s = metrics.stats();
   assert.is(s.client.twice!.calls, 1);
   assert.is(s.server.twice!.calls, 1);
+  assert.ok(s.client.twice!.latencyMs.max > 0 && s.server.twice!.latencyMs.max > 0, 'the first call of a method is timed, one in 16 after it');
   assert.is(s.bytesIn, undefined, 'a port counts no bytes');
   port1.close();
   port2.close();
