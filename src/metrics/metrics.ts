@@ -38,8 +38,8 @@ export interface MetricsSnapshot {
 
 /**
  * One method on one side, recording while the process runs. A call holds
- * its record and its start time (a number) until it settles: nothing is
- * made per call, and a call that is not timed reads no clock.
+ * its record and a small integer (see StartTimes) until it settles: nothing
+ * is made per call, and a call that is not timed reads no clock.
  */
 export class MethodRecord {
   calls = 0;
@@ -58,31 +58,64 @@ export class MethodRecord {
     this.untimed = timeEvery - 1;
   }
 
-  /** A call starts: its start time, performance.now(), or -1 when it is not one of those timed. */
+  /** A call starts: what to give ok() or fail(), its start time's slot, or -1 when it is not one of those timed. */
   begin(): number {
     this.inFlight++;
     if (++this.untimed < this.timeEvery) return -1;
     this.untimed = 0;
-    return performance.now();
+    return this.side.starts.take();
   }
 
-  /** The call begun at `startedAt` succeeded. */
-  ok(startedAt: number): void {
+  /** The call that begin() gave `slot` succeeded. */
+  ok(slot: number): void {
     this.inFlight--;
     this.calls++;
-    if (startedAt >= 0) this.time(startedAt);
+    if (slot >= 0) this.time(slot);
   }
 
-  /** The call begun at `startedAt` failed with `error`. */
-  fail(startedAt: number, error: unknown): void {
+  /** The call that begin() gave `slot` failed with `error`. */
+  fail(slot: number, error: unknown): void {
     this.inFlight--;
     const into = this.side.failed(this, error);
     into.calls++;
-    if (startedAt >= 0) into.time(startedAt);
+    if (slot >= 0) into.time(slot);
   }
 
-  private time(startedAt: number): void {
-    this.latency.record(Math.max(1, Math.round((performance.now() - startedAt) * 1000)));
+  private time(slot: number): void {
+    this.latency.record(Math.max(1, Math.round(this.side.starts.elapsedMs(slot) * 1000)));
+  }
+}
+
+/**
+ * The start times of one side's timed calls in flight, by slot. A call
+ * holds its slot number, a small integer: a float of its own would be
+ * boxed, an object per call again.
+ */
+class StartTimes {
+  private times = new Float64Array(16);
+  private free = Int32Array.from({ length: 16 }, (_, i) => 15 - i);
+  private freeCount = 16;
+
+  take(): number {
+    if (this.freeCount === 0) this.grow();
+    const slot = this.free[--this.freeCount]!;
+    this.times[slot] = performance.now();
+    return slot;
+  }
+
+  /** Milliseconds since `slot` was taken; the slot is free again. */
+  elapsedMs(slot: number): number {
+    this.free[this.freeCount++] = slot;
+    return performance.now() - this.times[slot]!;
+  }
+
+  private grow(): void {
+    const n = this.times.length;
+    const times = new Float64Array(n * 2);
+    times.set(this.times);
+    this.times = times;
+    this.free = Int32Array.from({ length: n * 2 }, (_, i) => n * 2 - 1 - i);
+    this.freeCount = n;
   }
 }
 
@@ -98,6 +131,7 @@ const NO_SUCH_METHOD = '(no such method)';
 /** The methods of one side. The last one called is kept at hand, as calls mostly repeat one. */
 class SideTable {
   readonly methods = new Map<string, MethodRecord>();
+  readonly starts = new StartTimes();
   private lastMethod = '';
   private lastRecord: MethodRecord | undefined;
 

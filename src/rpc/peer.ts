@@ -362,7 +362,7 @@ export class Peer {
     let result: unknown;
     let later: Promise<unknown> | undefined;
     const rec = m.i !== 0 ? this.options.governor?.metrics?.method('server', m.h ?? 0, m.p) : undefined;
-    const at = rec ? rec.begin() : -1;
+    const timing = rec ? rec.begin() : -1;
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
@@ -375,7 +375,7 @@ export class Peer {
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
-      rec?.fail(at, err);
+      rec?.fail(timing, err);
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     } finally {
@@ -393,18 +393,18 @@ export class Peer {
       this.serving++;
       later.then(
         (v) => {
-          rec?.ok(at);
+          rec?.ok(timing);
           this.reply(m.i, v, m.p);
           this.served();
         },
         (e) => {
-          rec?.fail(at, e);
+          rec?.fail(timing, e);
           this.replyThrow(m.i, e);
           this.served();
         },
       );
     } else {
-      rec?.ok(at);
+      rec?.ok(timing);
       this.reply(m.i, result, m.p);
     }
   }
