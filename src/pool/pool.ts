@@ -117,7 +117,7 @@ class WorkerPool<T> extends EventEmitter<PoolEvents> implements Pool<T>, RemoteT
   call(handle: number, kind: CallKind, path: string[], args: unknown[] = [], opts?: CallOptions): Promise<unknown> {
     const g = this.settings.governor;
     // Metrics are recorded by the workers' peers; here only middleware runs, before the queue.
-    return g && g.use.length > 0 ? governedCall(this, g, handle, kind, path, args, opts, false) : this.callDirect(handle, kind, path, args, opts);
+    return g && g.use.length > 0 ? governedCall(this, g, handle, kind, path, args, opts, undefined, false) : this.callDirect(handle, kind, path, args, opts);
   }
 
   /** A call past the pool's governor: queued for a worker. */

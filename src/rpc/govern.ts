@@ -100,12 +100,13 @@ function checkUse(fn: string, use: unknown): readonly Middleware[] {
 export interface CallSender {
   readonly label: string;
   readonly transport?: { readonly identity?: string | undefined };
-  callDirect(handle: number, kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined): Promise<unknown>;
+  callDirect(handle: number, kind: CallKind, path: string[], args: unknown[], opts: CallOptions | undefined, told?: number): Promise<unknown>;
 }
 
 /**
  * A call through the governor and tracing; the peer's hook when either is
- * on. `traced` false for a pool, whose calls are traced on the worker's peer.
+ * on. `told` is the deadline a pool tells its worker (see Peer.call);
+ * `traced` false for a pool, whose calls are traced on the worker's peer.
  */
 export function governedCall(
   peer: CallSender,
@@ -115,6 +116,7 @@ export function governedCall(
   path: string[],
   args: unknown[],
   opts: CallOptions | undefined,
+  told?: number,
   traced = clientCalls.start.hasSubscribers,
 ): Promise<unknown> {
   const given = opts?.metadata ?? inheritedMetadata();
@@ -123,7 +125,7 @@ export function governedCall(
     const bad = invalidMetadata(ctx.metadata);
     if (bad) return Promise.reject(new RangeError(`${ctx.method}() was not sent: ${bad}`));
     const metadata = hasKeys(ctx.metadata) ? ctx.metadata : given;
-    return peer.callDirect(handle, kind, path, ctx.args, metadata === opts?.metadata ? opts : { ...opts, metadata });
+    return peer.callDirect(handle, kind, path, ctx.args, metadata === opts?.metadata ? opts : { ...opts, metadata }, told);
   };
   const run = g ? () => governed(g, ctx, send) : send;
   return traced ? clientCalls.tracePromise(run, ctx) : run();

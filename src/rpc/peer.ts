@@ -7,8 +7,8 @@ import { pendingChanged } from './exit-guard.ts';
 import { argumentName, aborted, notCloneable } from './failures.ts';
 import { clientCalls, governedCall } from './govern.ts';
 import { inheritedMetadata } from './metadata.ts';
-import { meterCall } from '../metrics/metrics.ts';
 import { formatPath } from './path.ts';
+import { Pending } from './pending.ts';
 import { createRemote } from './remote.ts';
 import { callFinalizer } from './served-values.ts';
 import type { CallOptions, PeerOptions } from './peer-options.ts';
@@ -18,16 +18,6 @@ import { ServingSide, servingSide } from './serving.ts';
 
 export type { CallOptions, PeerOptions } from './peer-options.ts';
 export { currentIdentity, currentSignal } from './serving.ts';
-
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  path: string[];
-  args: unknown[];
-  timer?: NodeJS.Timeout;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
 
 const NO_ARGS: unknown[] = [];
 
@@ -119,7 +109,7 @@ export class Peer extends ServingSide {
    */
   call(handle: number, kind: CallKind, path: string[], args: unknown[] = NO_ARGS, opts?: CallOptions, told?: number): Promise<unknown> {
     if (this.options.governor?.client !== undefined || clientCalls.start.hasSubscribers) {
-      return governedCall(this, this.options.governor?.client, handle, kind, path, args, opts);
+      return governedCall(this, this.options.governor?.client, handle, kind, path, args, opts, told);
     }
     return this.callDirect(handle, kind, path, args, opts, told);
   }
@@ -150,8 +140,7 @@ export class Peer extends ServingSide {
     const metadata = opts?.metadata ?? inheritedMetadata();
     if (metadata !== undefined) msg.m = metadata;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, path, args };
-      if (this.options.governor?.metrics) meterCall(this.options.governor.metrics, p, handle);
+      const p = new Pending(resolve, reject, path, args, this.options.governor?.metrics, handle);
       this.pending.set(id, p);
       if (this.pending.size === 1) this.pendingChanged();
       if (timeout) {

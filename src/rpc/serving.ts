@@ -99,7 +99,8 @@ export abstract class ServingSide {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
-    const timing = m.i !== 0 ? this.options.governor?.metrics?.begin('server', m.h ?? 0, m.p) : undefined;
+    const rec = m.i !== 0 ? this.options.governor?.metrics?.method('server', m.h ?? 0, m.p) : undefined;
+    const timing = rec ? rec.begin() : -1;
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
@@ -112,7 +113,7 @@ export abstract class ServingSide {
       // instead of an exception out of the message handler.
       if (isThenable(result)) later = Promise.resolve(result);
     } catch (err) {
-      timing?.fail(err);
+      rec?.fail(timing, err);
       if (m.i !== 0) this.replyThrow(m.i, err);
       return;
     } finally {
@@ -130,18 +131,18 @@ export abstract class ServingSide {
       this.serving++;
       later.then(
         (v) => {
-          timing?.ok();
+          rec?.ok(timing);
           this.reply(m.i, v, m.p);
           this.served();
         },
         (e) => {
-          timing?.fail(e);
+          rec?.fail(timing, e);
           this.replyThrow(m.i, e);
           this.served();
         },
       );
     } else {
-      timing?.ok();
+      rec?.ok(timing);
       this.reply(m.i, result, m.p);
     }
   }

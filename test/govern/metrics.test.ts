@@ -27,7 +27,7 @@ function serving() {
 
 test('server and connection: calls, errors by code, in flight, latency and bytes, per method', async () => {
   const { api, open } = serving();
-  // Every call timed, so five calls make percentiles (by default one in 16 is).
+  // Every call timed (by default a busy method has one in 64 timed).
   const server = await listen(api, tmp.path('m.sock'), { metrics: new Metrics({ timeEvery: 1 }) });
   const conn = await connect<typeof api>(server.address as string, { metrics: true });
   try {
@@ -133,6 +133,7 @@ test('a shared Metrics over a worker port, both sides, and a pool with per-metho
   const s = metrics.stats();
   assert.is(s.client.twice!.calls, 1);
   assert.is(s.server.twice!.calls, 1);
+  assert.ok(s.client.twice!.latencyMs.max > 0 && s.server.twice!.latencyMs.max > 0, 'the first calls of a method are all timed');
   assert.is(s.bytesIn, undefined, 'a port counts no bytes');
   port1.close();
   port2.close();
@@ -152,6 +153,31 @@ test('a shared Metrics over a worker port, both sides, and a pool with per-metho
   }
   assert.throws(() => new Metrics({ timeEvery: 0 }), /timeEvery must be a whole number of at least 1/);
   isError(await (async () => { try { await listen({}, tmp.path('x.sock'), { metrics: 'yes' as never }); } catch (e) { return e; } })(), TypeError, 'option metrics must be true, false or a Metrics');
+});
+
+test('every call timed with many in flight: each keeps its own start time', async () => {
+  const metrics = new Metrics({ timeEvery: 1 });
+  const { port1, port2 } = new MessageChannel();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  expose({ slow: async (n: number) => (await gate, n), fast: (n: number) => n }, port1, { metrics });
+  const api = wrap<{ slow(n: number): number; fast(n: number): number }>(port2, { metrics });
+  try {
+    const slow = Promise.all(Array.from({ length: 50 }, (_, i) => api.slow(i)));
+    assert.equal(await Promise.all(Array.from({ length: 50 }, (_, i) => api.fast(i))), Array.from({ length: 50 }, (_, i) => i));
+    assert.is(metrics.stats().client.slow!.inFlight, 50);
+    release();
+    assert.is((await slow).length, 50);
+    const s = metrics.stats();
+    for (const side of [s.client, s.server]) {
+      assert.is(side.slow!.calls, 50);
+      assert.is(side.slow!.inFlight, 0);
+      assert.ok(side.slow!.latencyMs.p50 >= side.fast!.latencyMs.p50, 'the slow calls were timed from their own start');
+    }
+  } finally {
+    port1.close();
+    port2.close();
+  }
 });
 
 test('a served stats() hands the snapshot and the Prometheus text to a remote caller as they are', async () => {

@@ -7,8 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, currentMetadata, listen, withOptions, type MiddlewareContext } from '../../src/index.ts';
-import { rejection, tempDir } from '../streams/helpers.ts';
+import { connect, createPool, currentMetadata, listen, withOptions, type MiddlewareContext } from '../../src/index.ts';
+import { rejection, tempDir, within } from '../streams/helpers.ts';
 
 const test = suite('tracing');
 const tmp = tempDir();
@@ -106,6 +106,24 @@ test('without subscribers nothing is published and calls work as before', async 
     client.end.unsubscribe(any);
     await conn.close();
     await srv.close();
+  }
+});
+
+test('a pool tells the callee its deadline with client middleware and with a tracing subscriber', async () => {
+  const pool = createPool<typeof import('../fixtures/pool/meta.ts')>(new URL('../fixtures/pool/meta.ts', import.meta.url), {
+    maxThreads: 1,
+    use: [(_ctx, next) => next()],
+  });
+  const stop = record(client, [], []);
+  try {
+    const left = await within(5000, 'a pool call', withOptions(pool.api, { timeout: 4000 }).deadlineLeft());
+    assert.ok(left !== null && left > 0 && left <= 4000, `the callee was told ${String(left)} ms left`);
+    stop();
+    const untraced = await within(5000, 'a pool call', withOptions(pool.api, { timeout: 4000 }).deadlineLeft());
+    assert.ok(untraced !== null && untraced > 0 && untraced <= 4000, `without a subscriber the callee was told ${String(untraced)} ms left`);
+  } finally {
+    stop();
+    await pool.destroy();
   }
 });
 
