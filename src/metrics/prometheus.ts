@@ -1,4 +1,4 @@
-import type { MetricsSnapshot, SideStats } from './metrics.ts';
+import type { MetricsSnapshot, SideStats } from './snapshot.ts';
 
 /**
  * A snapshot in the Prometheus text exposition format (0.0.4). Latency is a
@@ -14,7 +14,8 @@ export function renderPrometheus(snap: MetricsSnapshot, labels: Readonly<Record<
   };
   const sample = (name: string, extra: string[], value: number): string => {
     const all = [...base, ...extra];
-    return `${name}${all.length ? `{${all.join(',')}}` : ''} ${Number.isFinite(value) ? value : 0}`;
+    // toPrecision: ms / 1000 would print binary noise (0.000021000000000000002 for 21 µs).
+    return `${name}${all.length ? `{${all.join(',')}}` : ''} ${Number.isFinite(value) ? Number(value.toPrecision(12)) : 0}`;
   };
   const each = (fn: (side: string, method: string, s: SideStats[string]) => string[]): string[] => {
     const out: string[] = [];
