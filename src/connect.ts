@@ -2,17 +2,16 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { describe } from './codec/marks.ts';
 import { ChannelClosedError } from './errors.ts';
-import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from './options.ts';
-import { MsgType, type CallKind } from './protocol.ts';
+import { checkMs, checkOptionNames, type OptionNames } from './options.ts';
+import type { CallKind } from './protocol.ts';
 import type { MetricsSnapshot } from './metrics/metrics.ts';
-import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from './rpc/govern.ts';
+import { governedStats, sideGovernor, type SideGovernor } from './rpc/govern.ts';
 import { Peer, type CallOptions } from './rpc/peer.ts';
 import { sendDrain } from './rpc/drain.ts';
 import { connectService, isServiceRequest, type ServiceConnection, type ServiceConnectOptions } from './services/client.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
-import { checkLimits, STREAM_LIMIT_OPTIONS, dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
-import { StreamTransport, type StreamLimits } from './transport/stream.ts';
-import { checkAuth, Handshake, type ClientAuth } from './transport/auth.ts';
+import { dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
+import { checkClientPeerSettings, CLIENT_PEER_OPTIONS, openClientPeer, type ClientPeerSettings } from './client-peer.ts';
 
 export interface ReconnectOptions {
   /** Attempts after a drop before giving up. Default: no limit. */
@@ -23,30 +22,17 @@ export interface ReconnectOptions {
   maxDelay?: number;
 }
 
-export interface ConnectOptions extends PeerSettings, StreamLimits {
-  /** What this side serves to the server (callbacks passed with `proxy()` work without it). */
-  expose?: object;
+export interface ConnectOptions extends ClientPeerSettings {
   /**
    * Dial again with exponential backoff when the connection drops. Calls in
    * flight at the drop reject; calls made while reconnecting wait for the
    * new connection (or reject when reconnecting gives up).
    */
   reconnect?: boolean | ReconnectOptions;
-  /**
-   * Proves this client holds the server's secret, and checks the server
-   * holds it too, before any call: `{ secret, keyId? }`. A wrong or missing
-   * secret rejects connect() with AuthenticationError.
-   */
-  auth?: ClientAuth;
-  /**
-   * Milliseconds between keep-alive pings, so that a server's idleTimeout
-   * does not close a connection that is only quiet. Default 10,000; 0 sends none.
-   */
-  pingInterval?: number;
 }
 
 /** Every option connect() takes: add a name here when you add one to ConnectOptions. */
-const CONNECT_OPTIONS = { ...PEER_OPTIONS, ...STREAM_LIMIT_OPTIONS, expose: true, reconnect: true, auth: true, pingInterval: true } as const satisfies OptionNames<ConnectOptions>;
+const CONNECT_OPTIONS = { ...CLIENT_PEER_OPTIONS, reconnect: true } as const satisfies OptionNames<ConnectOptions>;
 
 /** A client connection to a `listen()` server. */
 export interface Connection<T> extends EventEmitter<ConnectionEvents> {
@@ -87,14 +73,8 @@ export async function connect<T>(address: SocketAddress | ServiceConnectOptions,
   }
   const addr = resolveAddress('connect', address);
   checkOptionNames('connect', options, CONNECT_OPTIONS);
-  checkPeerSettings('connect', options);
-  checkLimits('connect', options);
-  if (options.expose !== undefined && (typeof options.expose !== 'object' || options.expose === null) && typeof options.expose !== 'function') {
-    throw new TypeError(`connect() option expose must be an object or a function, got ${describe(options.expose)}`);
-  }
+  checkClientPeerSettings('connect', options);
   checkReconnect(options.reconnect);
-  checkAuth('connect', 'client', options.auth);
-  checkMs('connect', 'pingInterval', options.pingInterval);
   const client = new Client<T>(addr, options);
   await client.open();
   return client;
@@ -149,34 +129,21 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
 
   async open(): Promise<Peer> {
     const socket = await dial(this.addr);
-    const { expose, reconnect, timeout, transferHandlers, maxInFlight, streamWindow, use, metrics, auth, pingInterval = 10_000, ...limits } = this.options;
-    const transport = new StreamTransport(socket, socket, { label: `server at ${where(this.addr)}`, ...limits, auth: auth && new Handshake('client', auth) });
-    const peer = new Peer(transport, {
-      timeout,
-      transferHandlers,
-      maxInFlight,
-      streamWindow,
-      governor: peerGovernor('client', this.governor),
+    const peer = await openClientPeer(socket, this.options, {
+      label: `server at ${where(this.addr)}`,
+      governor: this.governor,
       // This connection has nowhere else to send calls: say so at once rather than have the server wait.
-      onDrain: () => {
-        sendDrain(peer);
+      onDrain: (p) => {
+        sendDrain(p);
         this.emit('drain');
       },
     });
-    const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: socket.bytesRead, bytesOut: socket.bytesWritten }));
-    if (bytes) peer.onClose(() => bytes.retire());
-    if (expose !== undefined) peer.expose(expose);
-    await transport.ready;
     if (this.closed) {
       peer.close();
       throw new ChannelClosedError('the connection was closed while connecting');
     }
     this.peer = peer;
     this.socket = socket;
-    if (pingInterval > 0) {
-      const pinger = setInterval(() => transport.send({ t: MsgType.Ping }, undefined, () => {}), pingInterval).unref();
-      peer.onClose(() => clearInterval(pinger));
-    }
     peer.onClose((cause) => this.dropped(peer, cause));
     return peer;
   }

@@ -14,20 +14,22 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { describe } from '../codec/marks.ts';
 import { ChannelClosedError, NoSuchServiceError } from '../errors.ts';
-import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../options.ts';
+import { checkClientPeerSettings, CLIENT_PEER_OPTIONS, openClientPeer, type ClientPeerSettings } from '../client-peer.ts';
+import type { MetricsSnapshot } from '../metrics/metrics.ts';
+import { checkMs, checkOptionNames, type OptionNames } from '../options.ts';
 import type { CallKind } from '../protocol.ts';
 import { sendDrain } from '../rpc/drain.ts';
-import { Peer, type CallOptions } from '../rpc/peer.ts';
+import { governedStats, sideGovernor, type SideGovernor } from '../rpc/govern.ts';
+import type { CallOptions, Peer } from '../rpc/peer.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../rpc/remote.ts';
-import { checkLimits, dial, resolveAddress, STREAM_LIMIT_OPTIONS } from '../transport/socket.ts';
-import { StreamTransport, type StreamLimits } from '../transport/stream.ts';
+import { dial, resolveAddress } from '../transport/socket.ts';
 import { balancers, type Balancer, type BalancerName, type Candidate } from './balancer.ts';
 import { checkServiceName } from './names.ts';
 import type { InstanceInfo, Registry } from './registry.ts';
 import { versionRange } from './semver.ts';
 import { registryOf } from './local-registry.ts';
 
-export interface ServiceConnectOptions extends PeerSettings, StreamLimits {
+export interface ServiceConnectOptions extends ClientPeerSettings {
   /** The name the instances were started with by serve(). */
   service: string;
   /** A semver range instances must satisfy: '^1.4', '~1.4.2', '1.4.0', '>=1.2 <2'. */
@@ -42,8 +44,6 @@ export interface ServiceConnectOptions extends PeerSettings, StreamLimits {
   maxConnections?: number;
   /** Milliseconds a call (and connect itself) waits for an instance to appear when none is live. Default 0: fail at once. */
   waitForInstance?: number;
-  /** What this side serves to each instance (callbacks passed with `proxy()` work without it). */
-  expose?: object;
   /** TLS options for instances that listen with TLS. */
   tls?: tls.ConnectionOptions;
   /** A NATS connection: find the service over NATS instead (wired separately). */
@@ -51,8 +51,7 @@ export interface ServiceConnectOptions extends PeerSettings, StreamLimits {
 }
 
 const SERVICE_OPTIONS = {
-  ...PEER_OPTIONS,
-  ...STREAM_LIMIT_OPTIONS,
+  ...CLIENT_PEER_OPTIONS,
   service: true,
   version: true,
   registry: true,
@@ -60,7 +59,6 @@ const SERVICE_OPTIONS = {
   idempotent: true,
   maxConnections: true,
   waitForInstance: true,
-  expose: true,
   tls: true,
   nats: true,
 } as const satisfies OptionNames<ServiceConnectOptions>;
@@ -85,6 +83,10 @@ export interface ServiceConnection<T> extends EventEmitter<ServiceConnectionEven
   readonly instances: InstanceInfo[];
   /** Closes every connection and stops following the registry; pending calls reject. */
   close(): Promise<void>;
+  /** Per-method figures of the calls made over every instance's connection, and bytes in and out (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, with `labels` on every sample. */
+  metrics(labels?: Readonly<Record<string, string>>): string;
 }
 
 const DEFAULT_MAX_CONNECTIONS = 16;
@@ -121,10 +123,9 @@ export async function connectService<T>(options: ServiceConnectOptions): Promise
   checkOptionNames('connect', options, SERVICE_OPTIONS);
   checkServiceName('connect', options.service);
   if (options.nats !== undefined) return connectOverNats<T>(options);
-  checkPeerSettings('connect', options);
-  checkLimits('connect', options);
+  checkClientPeerSettings('connect', options);
   checkMs('connect', 'waitForInstance', options.waitForInstance);
-  const { version, balance = 'least-pending', idempotent = [], maxConnections = DEFAULT_MAX_CONNECTIONS, expose } = options;
+  const { version, balance = 'least-pending', idempotent = [], maxConnections = DEFAULT_MAX_CONNECTIONS } = options;
   const inRange = version === undefined ? undefined : typeof version === 'string' ? versionRange(version) : undefined;
   if (version !== undefined && !inRange) throw new TypeError(`connect() option version must be a semver range like '^1.4', '~1.4.2' or '>=1.2 <2', got ${typeof version === 'string' ? JSON.stringify(version) : describe(version)}`);
   const balancer = typeof balance === 'string' && Object.hasOwn(balancers, balance) ? balancers[balance]() : (balance as Balancer);
@@ -133,9 +134,6 @@ export async function connectService<T>(options: ServiceConnectOptions): Promise
     throw new TypeError(`connect() option idempotent must be a list of method names, got ${describe(idempotent)}`);
   }
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new TypeError(`connect() option maxConnections must be a positive whole number, got ${describe(maxConnections)}`);
-  if (expose !== undefined && (typeof expose !== 'object' || expose === null) && typeof expose !== 'function') {
-    throw new TypeError(`connect() option expose must be an object or a function, got ${describe(expose)}`);
-  }
   const conn = new ServiceClient<T>(options, registryOf(options.registry), balancer, inRange, new Set(idempotent));
   try {
     await conn.open();
@@ -164,6 +162,8 @@ class ServiceClient<T> extends EventEmitter<ServiceConnectionEvents> implements 
   private ejectTimer: NodeJS.Timeout | undefined;
   private readonly name: string;
   private readonly wait: number;
+  /** Middleware and metrics, shared by the connections to every instance. */
+  private readonly governor: SideGovernor | undefined;
 
   constructor(
     private readonly options: ServiceConnectOptions,
@@ -176,6 +176,15 @@ class ServiceClient<T> extends EventEmitter<ServiceConnectionEvents> implements 
     this.name = options.service;
     this.wait = options.waitForInstance ?? 0;
     this.api = createRemote<T>(this, 0);
+    this.governor = sideGovernor('connect', options);
+  }
+
+  stats(): MetricsSnapshot {
+    return governedStats('connect', this.governor).stats();
+  }
+
+  metrics(labels?: Readonly<Record<string, string>>): string {
+    return governedStats('connect', this.governor).metrics(labels);
   }
 
   get connected(): boolean {
@@ -379,19 +388,11 @@ class ServiceClient<T> extends EventEmitter<ServiceConnectionEvents> implements 
   }
 
   private async open1(m: Member): Promise<Peer> {
-    const { service, version, registry, balance, idempotent, maxConnections, waitForInstance, expose, tls: tlsOptions, nats, timeout, transferHandlers, maxInFlight, ...limits } = this.options;
     const a = m.info.address;
+    const tlsOptions = this.options.tls;
     const addr = resolveAddress('connect', typeof a === 'string' ? a : a.tls ? { host: a.host, port: a.port, tls: tlsOptions ?? {} } : { host: a.host, port: a.port });
     const socket = await dial(addr);
-    const transport = new StreamTransport(socket, socket, { label: m.label, ...limits });
-    const peer = new Peer(transport, { timeout, transferHandlers, maxInFlight, onDrain: () => this.drained(m, peer) });
-    if (expose !== undefined) peer.expose(expose);
-    try {
-      await transport.ready;
-    } catch (err) {
-      peer.close();
-      throw err;
-    }
+    const peer = await openClientPeer(socket, this.options, { label: m.label, governor: this.governor, onDrain: (p) => this.drained(m, p) });
     if (this.closed) {
       peer.close();
       throw new ChannelClosedError(`the connection to service '${this.name}' was closed while connecting`);
