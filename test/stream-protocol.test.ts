@@ -5,12 +5,14 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, NotCloneableError, expose, wrap } from '../src/index.ts';
+import { ChannelClosedError, NotCloneableError, ProtocolError, connect, expose, listen as serve, wrap } from '../src/index.ts';
 import { Peer } from '../src/rpc/peer.ts';
 import { targetOf } from '../src/rpc/remote.ts';
 import { MsgType, invalidMessage, type Message } from '../src/protocol.ts';
 import { unpackPortData } from '../src/transport/port.ts';
 import { within } from './deadline.ts';
+import { rawClient } from './security/raw.ts';
+import { tempDir } from './streams/helpers.ts';
 
 /** Messages the farcall side sends, as they arrive on the hand-written side. */
 function listen(port: MessagePort): { next(t: number): Promise<Message & Record<string, unknown>> } {
@@ -79,6 +81,80 @@ test('a producer that sends more items than its credit costs itself the connecti
   assert.instance(err, ChannelClosedError);
   assert.match((err as Error).message, /5 items with credit for 4/);
   port2.close();
+});
+
+/** A stream of the hand-written side, 7, returned to a call over a port with a window of 1,000 bytes; its first next() is pending. */
+async function byteStream(): Promise<{ port: MessagePort; it: AsyncIterator<string>; first: Promise<IteratorResult<string>> }> {
+  const { port1, port2 } = new MessageChannel();
+  const api = wrap<{ items(): AsyncIterable<string> }>(port1, { streamWindow: { bytes: 1000 } });
+  const other = listen(port2);
+  const call = api.items();
+  const c = await other.next(MsgType.Call);
+  port2.postMessage({ t: MsgType.Return, i: c.i, v: undefined, x: [[0, 'stream', 7]] });
+  const it = (await call)[Symbol.asyncIterator]();
+  const first = it.next();
+  assert.equal((await other.next(MsgType.StreamCredit)).b, 1000);
+  return { port: port2, it, first };
+}
+
+test('a producer may send one item past its byte credit: it pulls while any is left', async () => {
+  const { port, it, first } = await byteStream();
+  try {
+    port.postMessage({ t: MsgType.StreamData, s: 7, v: ['a'.repeat(999), 'b'.repeat(500)] });
+    assert.is(((await within(2000, 'the first item', first)).value as string).length, 999);
+    assert.is(((await it.next()).value as string).length, 500);
+  } finally {
+    port.close();
+  }
+});
+
+test('a producer that sends an item with its byte credit spent costs itself the connection', async () => {
+  const { port, first } = await byteStream();
+  try {
+    port.postMessage({ t: MsgType.StreamData, s: 7, v: ['a'.repeat(999), 'b'.repeat(500), 'c'] });
+    const err = await within(2000, 'next() after a byte overrun', rejection(first));
+    assert.instance(err, ChannelClosedError);
+    assert.match((err as Error).message, /stream 7 sent an item with its byte credit spent \(streamWindow.bytes 1000\)/);
+  } finally {
+    port.close();
+  }
+});
+
+test('raw frames: a client whose argument stream overruns its byte credit is cut off; the server serves on', async () => {
+  const tmp = tempDir();
+  let consumed = 0;
+  const server = await serve(
+    {
+      async upload(chunks: AsyncIterable<Uint8Array>) {
+        for await (const c of chunks) consumed += c.byteLength;
+        return consumed;
+      },
+      ping: () => 'pong',
+    },
+    tmp.path('s.sock'),
+    { streamWindow: { bytes: 1024 } },
+  );
+  const errors: Error[] = [];
+  server.on('clientError', (e) => errors.push(e));
+  const raw = await rawClient(server.address as string);
+  const credits: Array<Record<string, unknown>> = [];
+  const replies = raw.client.onMessage!;
+  raw.client.onMessage = (m) => ((m as { t: number }).t === MsgType.StreamCredit ? credits.push(m as Record<string, unknown>) : replies(m));
+  void raw.call({ p: ['upload'], a: [undefined], x: [[0, 'stream', 7]] }).catch(() => {});
+  await within(2000, 'the server’s credit', (async () => {
+    while (credits.length === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  })());
+  assert.equal([credits[0]!.s, credits[0]!.b], [7, 1024]);
+  raw.post({ t: MsgType.StreamData, s: 7, v: [new Uint8Array(1000), new Uint8Array(2000), new Uint8Array(10)] });
+  await raw.client.whenClosed(2000);
+  assert.is(errors.length, 1);
+  assert.instance(errors[0], ProtocolError);
+  assert.match(errors[0]!.message, /stream 7 sent an item with its byte credit spent \(streamWindow.bytes 1024\)/);
+  const conn = await connect<{ ping(): string }>(server.address as string);
+  assert.is(await conn.api.ping(), 'pong');
+  await conn.close();
+  await server.close();
+  tmp.remove();
 });
 
 test('a stream id that arrives twice costs the sender its connection', async () => {

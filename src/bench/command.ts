@@ -29,6 +29,7 @@ const QUICK = { rounds: 3, time: 25, warmup: 15, budget: 16 * MiB, largest: MiB 
 
 function whoOn(t: TransportId): string {
   if (t === 'sync') return SYNC_WHO.join(', ');
+  if (t === 'streams') return 'farcall, one message per item, stream.pipeline copy';
   return SUBJECTS.filter((s) => s.transport === t)
     .map((s) => s.who)
     .join(', ');
@@ -52,7 +53,7 @@ Options:
                      ${QUICK.budget / MiB} MiB in flight, and payloads up to ${QUICK.largest / MiB} MiB unless --payloads names more
   --json             print the results as JSON on stdout instead of markdown
   --out DIR          where results.json, results.md and chart.svg are written (default: ${DEFAULT_OUT}
-                     in the current directory; no chart for sync alone)
+                     in the current directory; no chart for sync or streams alone)
   --rounds N         rounds per figure (default ${FULL.rounds}; --quick ${QUICK.rounds})
   --time MS          milliseconds each round measures (default ${FULL.time}; --quick ${QUICK.time})
   --warmup MS        milliseconds of warm-up before each figure (default ${FULL.warmup}; --quick ${QUICK.warmup})
@@ -79,6 +80,9 @@ How it measures:
   left out with a note when not. The sync rows (transport sync) time a
   blocking createSyncFn call beside synckit and a bare SharedArrayBuffer
   ping-pong (the floor), with the CPU time of all threads per 1,000 calls.
+  The stream rows (transport streams) time a stream of numbers over each
+  transport beside one message per item, and 64 KiB chunks over a Unix
+  socket beside a stream.pipeline socket copy, in items or MiB per second.
   Progress goes to stderr.
 
 Exit status: 0 when the run finished (a failed case is reported in the
@@ -203,7 +207,7 @@ export async function bench(args: string[], version: string): Promise<number> {
   if (writes) {
     await writeFile(join(a.out, 'results.json'), json);
     await writeFile(join(a.out, 'results.md'), md);
-    // The chart draws the payload cells; the sync rows alone have none.
+    // The chart draws the payload cells; the sync and stream rows alone have none.
     const files = results.cells.length > 0 ? ['results.json', 'results.md', 'chart.svg'] : ['results.json', 'results.md'];
     if (results.cells.length > 0) await writeFile(join(a.out, 'chart.svg'), chart(results));
     process.stderr.write(`wrote ${files.map((f) => join(a.out, f)).join(', ')}\n`);

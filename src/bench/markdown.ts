@@ -4,6 +4,7 @@ import type { Figure } from './measure.ts';
 import { busyWarning, machineLine } from './machine.ts';
 import type { Results } from './matrix.ts';
 import { formatBytes } from './payloads.ts';
+import type { StreamResults } from './stream-rows.ts';
 import { SYNC_WHO, type SyncResults } from './sync.ts';
 
 /** Three significant digits, thousands separated: 0.912, 48.2, 152, 12,345. */
@@ -109,6 +110,7 @@ export function markdown(r: Results): string {
     if (notes.size > 0) lines.push('');
   }
   if (r.sync) lines.push(...syncSection(r.sync));
+  if (r.streams) lines.push(...streamSection(r.streams));
   return lines.join('\n');
 }
 
@@ -145,6 +147,23 @@ function syncSection(s: SyncResults): string[] {
       'CPU is every thread of the process (caller and worker): a side that spins trades CPU for latency.',
     '',
   );
+  return lines;
+}
+
+/** The stream rows: farcall's rate beside the raw mechanism's, each pair from the same rounds. */
+function streamSection(s: StreamResults): string[] {
+  const lines = ['## Streams: async iterables, items or bytes per second', ''];
+  if (s.rows.length > 0) {
+    lines.push('| what moves | who | median (slowest–fastest round) | ratio to raw |', '| --- | --- | ---: | ---: |');
+    for (const row of s.rows) {
+      const raw = s.rows.find((x) => x.what === row.what && x.role === 'raw');
+      const x = row.role === 'farcall' && raw ? ratio(row.figure.median / raw.figure.median) : 'base';
+      lines.push(`| ${row.what} | ${row.role === 'farcall' ? `**${row.who}**` : row.who} | ${fig(row.figure)} ${row.figure.unit} | ${x} |`);
+    }
+    lines.push('');
+  }
+  if (s.error) lines.push(`**Failed:** ${s.error}.`, '');
+  lines.push('- Higher is better. The raw rows have no flow control: their sender runs as far ahead as it likes; farcall\'s producer runs at most its window ahead of the consumer.', '');
   return lines;
 }
 

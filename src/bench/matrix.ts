@@ -11,6 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { latency, throughput, type Figure, type MeasureOptions } from './measure.ts';
 import { busyPercent, describeMachine, type Machine } from './machine.ts';
 import { PAYLOADS, formatBytes, type Payload } from './payloads.ts';
+import { measureStreams, type StreamResults } from './stream-rows.ts';
 import { measureSync, type SyncResults } from './sync.ts';
 import { SUBJECTS, TRANSPORTS, type Context, type Role, type Running, type Subject, type TransportId } from './subjects.ts';
 
@@ -72,6 +73,8 @@ export interface Results {
   cells: Cell[];
   /** The sync rows (transport `sync`): they take no payload and block the caller, so they are not cells. */
   sync?: SyncResults;
+  /** The stream rows (transport `streams`): items or bytes per second of a stream, not calls. */
+  streams?: StreamResults;
 }
 
 export interface Progress {
@@ -204,7 +207,9 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
 
   const cells: Cell[] = [];
   let sync: SyncResults | undefined;
-  const total = subjects.length * payloads.length + (s.transports.includes('sync') ? 1 : 0);
+  let streams: StreamResults | undefined;
+  const streamRows = s.transports.includes('streams') && !s.latencyOnly;
+  const total = subjects.length * payloads.length + (s.transports.includes('sync') ? 1 : 0) + (streamRows ? 1 : 0);
   const dir = await mkdtemp(join(tmpdir(), 'farcall-bench-'));
   const ctx: Context = { dir, threads: s.threads };
   // Interrupted: leave no socket files behind (the servers and children end with this process's pipes).
@@ -253,6 +258,14 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
         sync = { figures: {}, missing: [], error: describeError(err) };
       }
     }
+    if (streamRows) {
+      progress.cell(cells.length + (sync ? 1 : 0), total, 'streams · small items over each transport, 64 KiB chunks over a Unix socket');
+      collectGarbage();
+      streams = await withTimeout(measureStreams({ rounds: s.rounds, time: s.time }, dir), CELL_TIMEOUT, 'the stream rows').catch((err: unknown) => ({
+        rows: [],
+        error: describeError(err),
+      }));
+    }
   } finally {
     process.off('SIGINT', interrupted);
     await rm(dir, { recursive: true, force: true });
@@ -274,5 +287,6 @@ export async function runMatrix(s: Settings, progress: Progress, version: string
     missing,
     cells,
     ...(sync ? { sync } : {}),
+    ...(streams ? { streams } : {}),
   };
 }

@@ -20,7 +20,7 @@ import { nodeEndpoint } from './comlink-endpoint.ts';
 import { NATS_SUBJECTS } from './nats.ts';
 import type { Payload } from './payloads.ts';
 
-export type TransportId = 'worker' | 'child' | 'unix' | 'tcp' | 'pool' | 'sync' | 'nats';
+export type TransportId = 'worker' | 'child' | 'unix' | 'tcp' | 'pool' | 'sync' | 'streams' | 'nats';
 
 export const TRANSPORTS: ReadonlyArray<{ id: TransportId; label: string; about: string; optIn?: true }> = [
   { id: 'worker', label: 'worker port', about: 'a worker thread over its MessagePort' },
@@ -29,6 +29,7 @@ export const TRANSPORTS: ReadonlyArray<{ id: TransportId; label: string; about: 
   { id: 'tcp', label: 'TCP loopback', about: 'another process over TCP on 127.0.0.1 (farcall: listen()/connect())' },
   { id: 'pool', label: 'thread pool', about: 'a pool of worker threads, one per CPU (farcall: createPool())' },
   { id: 'sync', label: 'sync call', about: 'a synchronous call into a worker thread, the caller blocked until it answers (farcall: createSyncFn())' },
+  { id: 'streams', label: 'streams', about: 'async iterables: small items over each transport and 64 KiB chunks over a Unix socket, beside the raw mechanism' },
   { id: 'nats', label: 'NATS', about: 'a service over a local nats-server, caller and instance on separate connections (farcall: serve()/connect() with nats); only when asked for', optIn: true },
 ];
 
@@ -64,14 +65,14 @@ export interface Subject {
 }
 
 /** farcall's stream transports take frames up to this size here, so a 64 MiB buffer fits with its header. */
-const MAX_MESSAGE = 256 * 1024 * 1024;
+export const MAX_MESSAGE = 256 * 1024 * 1024;
 
-type BenchApi = typeof import('./servers/api.ts');
+export type BenchApi = typeof import('./servers/api.ts');
 
 const fromSource = import.meta.url.endsWith('.ts');
 
 /** A helper module shipped beside this one (`.ts` in the source tree, `.js` once built; `.cts`/`.cjs` for CommonJS). */
-function helper(name: string, commonjs = false): URL {
+export function helper(name: string, commonjs = false): URL {
   const ext = commonjs ? (fromSource ? '.cts' : '.cjs') : fromSource ? '.ts' : '.js';
   return new URL(`./servers/${name}${ext}`, import.meta.url);
 }
@@ -214,7 +215,7 @@ const birpcWorker: Subject = {
 };
 
 /** Waits for a child to exit; SIGKILL if it has not within `ms`. */
-async function ended(child: ChildProcess, ms = 5000): Promise<void> {
+export async function ended(child: ChildProcess, ms = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
   await once(child, 'exit');
@@ -296,7 +297,7 @@ function nodeIpc(serialization: 'json' | 'advanced'): Subject {
 }
 
 /** Starts socket-server in its own process and reads the address it listens on. */
-async function serverProcess(kind: 'farcall' | 'framed', where: string): Promise<{ address: SocketAddress; stop(): Promise<void> }> {
+export async function serverProcess(kind: 'farcall' | 'framed' | 'copy', where: string): Promise<{ address: SocketAddress; stop(): Promise<void> }> {
   const child = spawnProcess(process.execPath, [...process.execArgv, fileURLToPath(helper('socket-server')), kind, where], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -56,6 +56,7 @@ interface Producer {
   timer: NodeJS.Immediate | undefined;
 }
 
+const settled = Promise.resolve();
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 const noop = (): void => {};
 const itemName = (): string => 'an item of a stream';
@@ -83,6 +84,8 @@ export class StreamTable {
   private nextId = 1;
   readonly producing = new Map<number, Producer>();
   readonly consuming = new Map<number, Consumer>();
+  /** Producers done whose last batch is not yet known to have been sent: why it was not, once known. */
+  private readonly ending = new Map<number, { failure: unknown }>();
   readonly window: Required<StreamWindow>;
   /** Consumers with a next() awaiting items. */
   waiting = 0;
@@ -225,9 +228,11 @@ export class StreamTable {
 
   private readonly onDataError = (err: unknown, msg: Message): void => {
     if (err instanceof ChannelClosedError || msg.t !== MsgType.StreamData) return;
+    const failure = err instanceof FarcallError ? err : new NotCloneableError(`an item of a stream could not be sent: ${messageOf(err)}`, { cause: err });
+    const ending = this.ending.get(msg.s);
+    if (ending) ending.failure = failure;
     const p = this.producing.get(msg.s);
-    if (!p) return;
-    this.fault(p, err instanceof FarcallError ? err : new NotCloneableError(`an item of a stream could not be sent: ${messageOf(err)}`, { cause: err }));
+    if (p) this.fault(p, failure);
   };
 
   /** An item could not be sent: the consumer hears why, and the producer is stopped. */
@@ -238,10 +243,24 @@ export class StreamTable {
 
   /** The producer is done (or threw): what it made goes, then its end. */
   private finish(p: Producer, thrown: { e: unknown } | undefined): void {
+    const last = p.batch.length > 0;
+    // An item of the last batch that a transport refuses at once faults the producer here, which ends the stream with why.
     this.flush(p);
+    if (p.ended) return;
     p.ended = true;
     this.producing.delete(p.id);
-    const msg: Message = { t: MsgType.StreamEnd, s: p.id };
+    if (!last || thrown) return this.sendEnd(p.id, thrown);
+    // A port refuses an item only when its batch is posted, at the end of this tick: the end waits to say so if it does.
+    const ending = { failure: undefined as unknown };
+    this.ending.set(p.id, ending);
+    void settled.then(() => {
+      this.ending.delete(p.id);
+      this.sendEnd(p.id, ending.failure === undefined ? undefined : { e: ending.failure });
+    });
+  }
+
+  private sendEnd(id: number, thrown: { e: unknown } | undefined): void {
+    const msg: Message = { t: MsgType.StreamEnd, s: id };
     if (thrown) msg.e = this.host.encodeError(thrown.e);
     this.host.send(msg, undefined, noop);
   }
@@ -277,6 +296,12 @@ class Consumer {
   private usedBytes = 0;
   /** Items granted and not yet received: a producer that sends more breaks the protocol. */
   private granted = 0;
+  /**
+   * Bytes granted and not yet received. A producer may overrun it by one
+   * item (it pulls while any credit is left), never send an item once it is
+   * spent: one that does breaks the protocol.
+   */
+  private grantedBytes = 0;
 
   constructor(
     private readonly table: StreamTable,
@@ -326,6 +351,7 @@ class Consumer {
 
   private grant(items: number, bytes: number): void {
     this.granted += items;
+    this.grantedBytes += bytes;
     this.table.host.send({ t: MsgType.StreamCredit, s: this.id, n: items, b: bytes }, undefined, noop);
   }
 
@@ -336,6 +362,15 @@ class Consumer {
       return;
     }
     this.granted -= raw.length;
+    // Counted before decoding: a special value (a proxy, a handler's) is undefined here and counts as none, never more than the producer counted.
+    for (const v of raw) {
+      if (this.grantedBytes <= 0) {
+        const { bytes } = this.table.window;
+        this.table.host.fail(new ProtocolError(`stream ${this.id} sent an item with its byte credit spent (streamWindow.bytes ${bytes})`));
+        return;
+      }
+      this.grantedBytes -= sizeOf(v);
+    }
     let items: unknown[];
     try {
       items = this.table.host.codec.decode(raw, x);

@@ -48,7 +48,7 @@ test('farcall bench --help lists every option, transport and payload, and says h
   for (const option of ['--transports', '--payloads', '--quick', '--json', '--out', '--time', '--rounds', '--warmup', '--help']) {
     assert.ok(r.stdout.includes(option), `help mentions ${option}`);
   }
-  for (const name of ['worker', 'child', 'unix', 'tcp', 'pool', 'empty', 'obj-1k', 'obj-64k', 'buf-1m-moved', 'buf-64m']) {
+  for (const name of ['worker', 'child', 'unix', 'tcp', 'pool', 'streams', 'empty', 'obj-1k', 'obj-64k', 'buf-1m-moved', 'buf-64m']) {
     assert.match(r.stdout, new RegExp(`^\\s+${name}\\s`, 'm'), `help lists ${name}`);
   }
   assert.match(r.stdout, /plain loop/);
@@ -58,7 +58,7 @@ test('farcall bench --help lists every option, transport and payload, and says h
 test('a bad option, a bad value or an unknown command exits 2 with a clear message', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['bench', '--nope'], /farcall bench: unknown option '--nope'/],
-    [['bench', '--transports', 'worker,pigeon'], /unknown transport 'pigeon'; expected one or more of: worker, child, unix, tcp, pool/],
+    [['bench', '--transports', 'worker,pigeon'], /unknown transport 'pigeon'; expected one or more of: worker, child, unix, tcp, pool, sync, streams/],
     [['bench', '--payloads', 'huge'], /unknown payload 'huge'/],
     [['bench', '--time', '0'], /--time must be a whole number from 1/],
     [['bench', '--rounds', 'many'], /--rounds must be a whole number/],
@@ -80,7 +80,8 @@ test('a bad option, a bad value or an unknown command exits 2 with a clear messa
 test('a tiny run writes valid JSON, markdown and an SVG chart that parses', async () => {
   const out = await mkdtemp(join(tmpdir(), 'farcall-bench-test-'));
   try {
-    const r = await run(cli, ['bench', '--transports', 'worker', ...tiny, '--json', '--out', out]);
+    // The stream rows ride along: a run of their own would start its processes again.
+    const r = await run(cli, ['bench', '--transports', 'worker,streams', ...tiny, '--json', '--out', out]);
     assert.is(r.code, 0, r.stderr);
     // Not a terminal: plain progress lines on stderr.
     assert.match(r.stderr, /^\[1\/\d+\] worker port · raw postMessage · empty call$/m);
@@ -109,6 +110,16 @@ test('a tiny run writes valid JSON, markdown and an SVG chart that parses', asyn
     assert.match(md, /\| transport \| who \| p50 \(µs\) \| p99 \(µs\) \| 1 in flight \(calls\/s\)/);
     assert.match(md, /^\| worker port \| raw postMessage \| [\d.,]+ \(/m);
     assert.match(md, /^\|  \| ↳ vs raw postMessage \| [\d.]+× \|/m);
+
+    // The stream rows: farcall beside the raw mechanism on each transport, 64 KiB chunks beside a socket copy.
+    assert.is(saved.streams.error, undefined);
+    for (const what of ['worker port: a number per item', 'child pipe: a number per item', 'Unix socket: a number per item', 'TCP loopback: a number per item', 'Unix socket: 64 KiB chunks']) {
+      const pair = saved.streams.rows.filter((row: { what: string }) => row.what === what);
+      assert.equal(pair.map((row: { role: string }) => row.role), ['raw', 'farcall'], what);
+      for (const { figure: f } of pair) assert.ok(f.median > 0 && f.min <= f.median && f.median <= f.max, `${what}: ${JSON.stringify(f)}`);
+    }
+    assert.match(md, /^## Streams: async iterables/m);
+    assert.match(md, /^\| Unix socket: 64 KiB chunks \| \*\*farcall\*\* \| [\d.,]+ \(.*\) MiB\/s \| [\d.]+× \|$/m);
 
     const svg = await readFile(join(out, 'chart.svg'), 'utf8');
     const xml = parseXml(svg);

@@ -107,6 +107,24 @@ export function streamCases(test: Test, tc: TransportCase, api: () => Api, withO
     assert.is(await api().drain(failing()), 'TypeError: the caller’s stream broke (E_MINE)');
   });
 
+  test('stream: an item that cannot be sent ends the stream with a NotCloneableError, in the last batch too', async () => {
+    const bad = { nested: { f() {} } };
+    async function* last(): AsyncGenerator<unknown> {
+      yield 1;
+      yield bad;
+    }
+    async function* early(): AsyncGenerator<unknown> {
+      yield bad;
+      // The batch with the bad item leaves before the generator is done.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      yield 2;
+    }
+    for (const gen of [last, early]) {
+      const ended = await api().drain(gen());
+      assert.ok(ended.startsWith('NotCloneableError: an item of a stream could not be sent'), `${gen.name}: ${ended}`);
+    }
+  });
+
   test('stream: the consumer’s throw() is thrown into the producer, whose finally runs', async () => {
     let caught: unknown;
     let finished = false;

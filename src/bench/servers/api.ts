@@ -15,3 +15,16 @@ export function echo<T>(value: T): T {
 export function echoMoved(buf: ArrayBuffer): ArrayBuffer {
   return transfer(buf, [buf]);
 }
+
+/** n numbers, as a stream: the stream rows' small items. */
+export async function* numbers(n: number): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) yield i;
+}
+
+/** n fresh chunks of `size` bytes, as a stream, each moved rather than copied: the stream rows' bulk data. */
+export async function* chunks(n: number, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < n; i++) {
+    const c = new Uint8Array(size);
+    yield transfer(c, [c.buffer]);
+  }
+}
