@@ -118,9 +118,10 @@ export function isServiceRequest(v: unknown): v is ServiceConnectOptions {
 
 /** connect({ service }): see ServiceConnectOptions. */
 export async function connectService<T>(options: ServiceConnectOptions): Promise<ServiceConnection<T>> {
+  // The NATS backend checks its own option names (sessions, maxInstances, ...; no registry, balance or tls).
+  if (options?.nats !== undefined) return connectOverNats<T>(options);
   checkOptionNames('connect', options, SERVICE_OPTIONS);
   checkServiceName('connect', options.service);
-  if (options.nats !== undefined) return connectOverNats<T>(options);
   checkPeerSettings('connect', options);
   checkLimits('connect', options);
   checkMs('connect', 'waitForInstance', options.waitForInstance);

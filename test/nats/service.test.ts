@@ -1,7 +1,8 @@
 /**
  * Services over a real nats-server: values, errors and buffers in our codec,
  * callbacks over the pinned session, no responders, an instance dying
- * mid-call, graceful close, and the micro protocol's discovery answers.
+ * mid-call, graceful close, the micro protocol's discovery answers, and a
+ * running client taking up an instance that starts after it connected.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { ChannelClosedError, NoSuchServiceError, connect, proxy, serve, transfer } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
-import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
-import { serveNats } from '../../src/services/nats/serve.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS, type NatsServiceConnection } from '../../src/services/nats/connect.ts';
+import { ANNOUNCE_MS, serveNats } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
 import { natsSkipReason, reportSkipped, natsSuite } from './server.ts';
 
@@ -55,9 +57,13 @@ test('values, thrown errors and transferred buffers cross as on every transport'
 test('serve(name, api, { nats }) and connect({ service, nats }) are this backend, by the same names as on one host', async ({ nc }) => {
   const svc = await serve('by-name', api, { nats: nc, version: '1.4.0' });
   assert.match(String(svc.address), /^nats:/);
-  const c = await connect<Api>({ service: 'by-name', nats: nc });
+  // The backend's own options pass through the public connect().
+  const c = await connect<Api>({ service: 'by-name', nats: nc, sessions: 2, maxInstances: 4, connectTimeout: 2_000 } as never);
   try {
     assert.is(await c.api.echo('over NATS'), 'over NATS');
+    assert.is((c as unknown as { instances: string[] }).instances.length, 2);
+    const typo = await connect({ service: 'by-name', nats: nc, sesions: 2 } as never).catch((e: unknown) => e);
+    assert.match(String(typo), /has no option sesions \(did you mean sessions\?\)/);
     const missing = await connect({ service: 'nobody-serves-this', nats: nc }).catch((e: unknown) => e);
     assert.instance(missing, NoSuchServiceError);
     const wrong = await serve('by-name', api, { nats: nc, registry: '/tmp' } as never).catch((e: unknown) => e);
@@ -288,6 +294,7 @@ test('bad arguments name what was wrong', async ({ nc }) => {
     [{ service: 'ok', nats: nc, timeout: -1 }, 'option timeout'],
     [{ service: 'ok', nats: nc, idempotnet: ['a'] }, 'no option idempotnet (did you mean idempotent?)'],
     [{ service: 'ok', nats: nc, sessions: 0 }, 'option sessions'],
+    [{ service: 'ok', nats: nc, maxInstances: 0.5 }, 'option maxInstances'],
     [{ service: 'ok', nats: nc, version: '1.*' }, 'option version'],
   ] as const) {
     const err = await connectNats(opts as any).catch((e: unknown) => e);
@@ -312,6 +319,79 @@ test('options the NATS backend does not carry yet are refused by name, not ignor
     assert.match(String(served), new RegExp(`serve\\(\\) option ${name} is not supported over NATS`));
     const connected = await connectNats({ service: 'unwired', nats: nc, ...extra }).catch((e: unknown) => e);
     assert.match(String(connected), new RegExp(`connect\\(\\) option ${name} is not supported over NATS`));
+  }
+});
+
+// Scaling out under a running client: an instance that starts after a client connected announces itself,
+// and the client opens a session with it (moving one off an instance holding two, else adding one, up to maxInstances).
+
+/** An api that says which instance served the call. */
+const named = (who: string) => ({ who: async () => who });
+type Named = ReturnType<typeof named>;
+
+/** Each instance on a connection of its own, as on another host. */
+async function instance(url: string, service: string, who: string) {
+  const nc: NatsConnection = await (await loadNats()).connect({ servers: url });
+  const svc = await serveNats(service, named(who), { nats: nc });
+  return { svc, close: async () => (await svc.close(), await nc.close()) };
+}
+
+/** Calls under steady load (20 at a time) until `wanted` answers one; every call must succeed. */
+async function callsUntil(c: NatsServiceConnection<Named>, wanted: string): Promise<number> {
+  // Bounded: the announcement made on start reaches the client at once; a missed one is repeated within ANNOUNCE_MS.
+  return within(ANNOUNCE_MS + 3_000, `a call served by ${wanted}`, (async () => {
+    for (let calls = 0; ; calls += 20) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => c.api.who()));
+      if (answers.includes(wanted)) return calls;
+    }
+  })());
+}
+
+test('an instance started after the client connected serves its calls, without a replaced session', async ({ server, nc }) => {
+  const a = await instance(server.url, 'grow', 'A');
+  const c = await connectNats<Named>({ service: 'grow', nats: nc });
+  let b: Awaited<ReturnType<typeof instance>> | undefined;
+  try {
+    assert.equal([...new Set(c.instances)], [a.svc.id], 'all three sessions start on the only instance');
+    assert.is(await c.api.who(), 'A');
+    let disconnects = 0;
+    c.on('disconnect', () => disconnects++);
+    b = await instance(server.url, 'grow', 'B');
+    await callsUntil(c, 'B');
+    assert.ok(c.instances.includes(b.svc.id));
+    assert.is(c.instances.length, 3, 'a session moved: the client still keeps three');
+    assert.is(disconnects, 0, 'no session was lost on the way');
+    // The moved session is closed once its calls were answered: A serves two.
+    await within(5_000, 'the moved session closed on A', (async () => {
+      while (a.svc.sessions !== 2) await c.api.who();
+    })());
+  } finally {
+    await c.close();
+    await b?.close();
+    await a.close();
+  }
+});
+
+test('a client on as many instances as it keeps sessions adds one for a new instance, up to maxInstances', async ({ server, nc }) => {
+  const a = await instance(server.url, 'wide', 'A');
+  const c = await connectNats<Named>({ service: 'wide', nats: nc, sessions: 1, maxInstances: 2 });
+  const others: Array<Awaited<ReturnType<typeof instance>>> = [];
+  try {
+    others.push(await instance(server.url, 'wide', 'B'));
+    await callsUntil(c, 'B');
+    assert.equal(new Set(c.instances), new Set([a.svc.id, others[0]!.svc.id]));
+    // A third instance is past maxInstances: its announcement (heard on the client's own connection, so the client heard it too) changes nothing.
+    const heard = nc.subscribe('farcall.wide.up', { max: 1 });
+    others.push(await instance(server.url, 'wide', 'C'));
+    await within(5_000, "C's announcement", (async () => {
+      for await (const _ of heard) break;
+    })());
+    for (let i = 0; i < 40; i++) assert.is.not(await c.api.who(), 'C');
+    assert.is(c.instances.length, 2);
+  } finally {
+    await c.close();
+    for (const o of others) await o.close();
+    await a.close();
   }
 });
 

@@ -16,7 +16,7 @@ import { loadNats, refuseUnsupported } from './client.ts';
 import { watchDrops } from './drops.ts';
 import type { NatsConnectOptions } from './connect.ts';
 import { answerMicro, type MicroCounters } from './micro.ts';
-import { checkServiceName, checkVersion, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
+import { announceSubject, checkServiceName, checkVersion, directHelloSubject, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
 
 export interface NatsServeOptions extends PeerSettings {
   /** The caller's own NATS connection (its servers, auth and TLS are theirs). */
@@ -56,6 +56,19 @@ export interface NatsService {
    */
   close(): Promise<void>;
 }
+
+/** What an instance announces on announceSubject(name). */
+export interface Announcement {
+  id: string;
+  version: string;
+}
+
+/**
+ * How often an instance announces itself again after the announcement it
+ * makes on start: the bound on how late a running client that missed that
+ * one (its connection was reconnecting) learns of the instance.
+ */
+export const ANNOUNCE_MS = 5_000;
 
 /** What an instance answers a hello with. */
 export interface Hello {
@@ -139,6 +152,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     counters.processingNs += Number(process.hrtime.bigint() - t0);
   };
   const hellos = helloSubjects(name, version).map((subject) => nc.subscribe(subject, { queue: name, callback: answerHello }));
+  hellos.push(nc.subscribe(directHelloSubject(name, id), { callback: answerHello }));
 
   const session = nc.subscribe(mine, {
     callback: (_err, m: Msg) => {
@@ -191,6 +205,14 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
 
   // Resolve once the server knows our subscriptions, so a hello sent next (from any connection) finds us.
   await nc.flush();
+  // Clients already running learn of us this way (a hello to the queue group would reach us only by chance).
+  const announcement = JSON.stringify({ id, version } satisfies Announcement);
+  const announce = (): void => {
+    if (!closing && !nc.isClosed()) nc.publish(announceSubject(name), announcement);
+  };
+  announce();
+  const announcing = setInterval(announce, ANNOUNCE_MS);
+  announcing.unref();
   return {
     name,
     id,
@@ -200,6 +222,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     },
     close() {
       closing ??= (async () => {
+        clearInterval(announcing);
         for (const s of [...hellos, ...micro]) s.unsubscribe();
         await Promise.all([...sessions.values()].map((s) => drain(s, `instance ${id} of ${name} closed`)));
         clearInterval(sweep);
