@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, NoSuchServiceError, connect, proxy, serve, transfer } from '../../src/index.ts';
+import { ChannelClosedError, NoSuchServiceError, connect, currentMetadata, proxy, serve, transfer, withOptions } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS, type NatsServiceConnection } from '../../src/services/nats/connect.ts';
@@ -234,6 +234,26 @@ test('a call with a deadline carries it in a NATS header; a plain call carries n
     spy.unsubscribe();
     await Promise.all([plain.close(), timed.close()]);
     await svc.close();
+  }
+});
+
+test('metadata: each call of a shared NATS message keeps its own, and a callee carries it on to a service it calls over NATS', async ({ nc }) => {
+  const back = await serveNats('meta-back', { read: () => ({ ...currentMetadata() }) }, { nats: nc });
+  const toBack = await connectNats<{ read(): Record<string, string> }>({ service: 'meta-back', nats: nc, sessions: 1 });
+  const front = await serveNats('meta-front', { relay: () => toBack.api.read(), own: () => ({ ...currentMetadata() }) }, { nats: nc });
+  const c = await connectNats<{ relay(): Record<string, string>; own(): Record<string, string> }>({ service: 'meta-front', nats: nc, sessions: 1 });
+  try {
+    // Issued in one tick: they share NATS messages both ways, each with its own metadata.
+    const sent = Array.from({ length: 50 }, (_, i) => ({ 'request-id': `r${i}`, ...(i % 2 ? { tenant: 'acme' } : {}) }));
+    const relayed = await Promise.all(sent.map((m) => withOptions(c.api, { metadata: m }).relay()));
+    assert.equal(relayed, sent);
+    assert.equal(await c.api.own(), {}, 'a call without metadata reads none');
+    assert.equal(await withOptions(c.api, { metadata: { 'line\nbreak': 'a: b\r\n' } }).own(), { 'line\nbreak': 'a: b\r\n' }, 'any string, as on every transport');
+  } finally {
+    await c.close();
+    await front.close();
+    await toBack.close();
+    await back.close();
   }
 });
 
