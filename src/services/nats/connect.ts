@@ -19,7 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { Connection, ConnectionEvents } from '../../connect.ts';
+import type { Connection, ConnectionEvents } from '../../connection.ts';
 import { describe } from '../../codec/marks.ts';
 import { CallTimeoutError, ChannelClosedError, NoSuchServiceError, UnsupportedError } from '../../errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
@@ -29,8 +29,7 @@ import { createRemote, type Remote, type RemoteTarget } from '../../rpc/remote.t
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, refuseUnsupported, type NatsModule } from './client.ts';
 import { watchDrops } from './drops.ts';
-import type { Announcement, Hello } from './serve.ts';
-import { announceSubject, checkServiceName, checkVersion, directHelloSubject, helloSubject, versionMatches } from './subjects.ts';
+import { announceSubject, checkServiceName, type Announcement, type Hello, checkVersion, directHelloSubject, helloSubject, versionMatches } from './subjects.ts';
 
 /** How often a session checks that its instance is alive. */
 export const HEARTBEAT_MS = 500;

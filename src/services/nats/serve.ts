@@ -6,7 +6,7 @@
  * the client's own inbox. Callbacks, proxies and everything else the peer
  * does work there unchanged, pinned to this instance.
  */
-import type { Msg } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { describe } from '../../codec/marks.ts';
 import { ChannelClosedError } from '../../errors.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
@@ -14,13 +14,12 @@ import { Peer } from '../../rpc/peer.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, refuseUnsupported } from './client.ts';
 import { watchDrops } from './drops.ts';
-import type { NatsConnectOptions } from './connect.ts';
 import { answerMicro, type MicroCounters } from './micro.ts';
-import { announceSubject, checkServiceName, checkVersion, directHelloSubject, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
+import { announceSubject, checkServiceName, type Announcement, type Hello, checkVersion, directHelloSubject, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
 
 export interface NatsServeOptions extends PeerSettings {
   /** The caller's own NATS connection (its servers, auth and TLS are theirs). */
-  nats: NatsConnectOptions['nats'];
+  nats: NatsConnection;
   /** This instance's version, reported to discovery and matched by connect()'s version. Default '0.0.0'. */
   version?: string;
   /** Strings reported to discovery. */
@@ -57,24 +56,12 @@ export interface NatsService {
   close(): Promise<void>;
 }
 
-/** What an instance announces on announceSubject(name). */
-export interface Announcement {
-  id: string;
-  version: string;
-}
-
 /**
  * How often an instance announces itself again after the announcement it
  * makes on start: the bound on how late a running client that missed that
  * one (its connection was reconnecting) learns of the instance.
  */
 export const ANNOUNCE_MS = 5_000;
-
-/** What an instance answers a hello with. */
-export interface Hello {
-  id: string;
-  subject: string;
-}
 
 /** How long a closing instance waits for a client to confirm it has stopped sending (a client that never does is gone). */
 const DRAIN_WAIT_MS = 2_000;

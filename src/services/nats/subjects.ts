@@ -1,4 +1,4 @@
-/** The NATS subjects a farcall service uses, in one place. */
+/** The NATS subjects a farcall service uses, and what its instances say on them, in one place. */
 import { describe } from '../../codec/marks.ts';
 
 /** Checks a service name: NATS subject tokens cannot hold spaces, dots or wildcards. */
@@ -43,3 +43,15 @@ export const versionMatches = (version: string, wanted: string | undefined): boo
 
 /** Where one instance receives its clients' session messages. */
 export const sessionSubject = (name: string, id: string): string => `farcall.${name}.${id}`;
+
+/** What an instance announces on announceSubject(name). */
+export interface Announcement {
+  id: string;
+  version: string;
+}
+
+/** What an instance answers a hello with. */
+export interface Hello {
+  id: string;
+  subject: string;
+}
