@@ -76,6 +76,9 @@ export class NatsTransport implements MessageTransport {
   private readonly flusher = new TickFlush(() => this.flush());
   /** Told when the other side sends a drain notice (no body). */
   ondrain: ((reason: string) => void) | undefined;
+  /** Bytes of the NATS messages' bodies received and sent (headers not counted), for metrics. */
+  bytesIn = 0;
+  bytesOut = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -175,6 +178,7 @@ export class NatsTransport implements MessageTransport {
 
   private publish(data: Uint8Array, headers: MsgHdrs | undefined): void {
     if (this.closed) return;
+    this.bytesOut += data.byteLength;
     try {
       this.nc.publish(this.to, data, { reply: this.from, headers });
     } catch (err) {
@@ -186,6 +190,7 @@ export class NatsTransport implements MessageTransport {
   /** One message from the subscription that feeds this channel. */
   deliver(m: NatsInbound): void {
     if (this.closed || !this.sink) return;
+    this.bytesIn += m.data.byteLength;
     // NATS itself says a message we sent found no subscriber: the other side's subject is gone.
     if (m.headers?.code === 503) return this.fail(new ChannelClosedError(`the ${this.capabilities.label} is gone (no responders)`));
     if (m.headers?.has(BYE_HEADER)) {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, NoSuchServiceError, connect, currentMetadata, proxy, serve, transfer, withOptions } from '../../src/index.ts';
+import { ChannelClosedError, Metrics, NoSuchServiceError, connect, currentMetadata, proxy, serve, transfer, withOptions } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS, type NatsServiceConnection } from '../../src/services/nats/connect.ts';
@@ -343,12 +343,43 @@ test('bad arguments name what was wrong', async ({ nc }) => {
 });
 
 test('options the NATS backend does not carry yet are refused by name, not ignored', async ({ nc }) => {
-  for (const extra of [{ streamWindow: { items: 10 } }, { use: [] }, { metrics: true }]) {
-    const name = Object.keys(extra)[0]!;
-    const served = await serveNats('unwired', api, { nats: nc, ...extra }).catch((e: unknown) => e);
-    assert.match(String(served), new RegExp(`serve\\(\\) option ${name} is not supported over NATS`));
-    const connected = await connectNats({ service: 'unwired', nats: nc, ...extra }).catch((e: unknown) => e);
-    assert.match(String(connected), new RegExp(`connect\\(\\) option ${name} is not supported over NATS`));
+  const served = await serveNats('unwired', api, { nats: nc, streamWindow: { items: 10 } }).catch((e: unknown) => e);
+  assert.match(String(served), /serve\(\) option streamWindow is not supported over NATS/);
+  const connected = await connectNats({ service: 'unwired', nats: nc, streamWindow: { items: 10 } }).catch((e: unknown) => e);
+  assert.match(String(connected), /connect\(\) option streamWindow is not supported over NATS/);
+});
+
+test('metrics and middleware over NATS: stats() and metrics() as on a socket, over every session, with bytes', async ({ nc }) => {
+  const calc = {
+    add: (a: number, b: number) => a + b,
+    fail(code: string): never {
+      throw Object.assign(new Error('failed on purpose'), { code });
+    },
+  };
+  const seen: string[] = [];
+  const svc = await serveNats('metered', calc, { nats: nc, metrics: new Metrics({ timeEvery: 1 }), use: [(ctx, next) => (seen.push(`served ${ctx.method}`), next())] });
+  const c = await connectNats<typeof calc>({ service: 'metered', nats: nc, sessions: 2, metrics: true, use: [(ctx, next) => (seen.push(`sent ${ctx.method}`), next())] });
+  try {
+    assert.equal(await Promise.all([1, 2, 3, 4, 5].map((i) => c.api.add(i, 1))), [2, 3, 4, 5, 6]);
+    for (const code of ['E_ONE', 'E_ONE', 'E_TWO']) await c.api.fail(code).catch(() => {});
+    const s = svc.stats();
+    assert.is(s.server.add!.calls, 5);
+    assert.equal(s.server.fail!.errorsByCode, { E_ONE: 2, E_TWO: 1 });
+    const l = s.server.add!.latencyMs;
+    assert.ok(l.p50 > 0 && l.p50 <= l.max, JSON.stringify(l));
+    const cs = c.stats();
+    assert.is(cs.client.add!.calls, 5);
+    assert.equal(cs.client.fail!.errorsByCode, { E_ONE: 2, E_TWO: 1 });
+    assert.ok(cs.bytesOut! > 0 && cs.bytesOut === s.bytesIn && s.bytesOut === cs.bytesIn, `client ${cs.bytesOut}/${cs.bytesIn}, instance ${s.bytesIn}/${s.bytesOut}`);
+    assert.match(c.metrics({ service: 'metered' }), /farcall_calls_total\{[^}]*method="add"[^}]*\} 5/);
+    assert.is(seen.filter((s) => s === 'sent add').length, 5);
+    assert.is(seen.filter((s) => s === 'served add').length, 5);
+    const unmetered = await connectNats<typeof calc>({ service: 'metered', nats: nc, sessions: 1 });
+    assert.throws(() => unmetered.stats(), /metrics are off: pass connect\(\) the option metrics: true/);
+    await unmetered.close();
+  } finally {
+    await c.close();
+    await svc.close();
   }
 });
 

@@ -21,10 +21,12 @@ import { EventEmitter } from 'node:events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Connection, ConnectionEvents } from '../../connection.ts';
 import { describe } from '../../codec/marks.ts';
-import { CallTimeoutError, ChannelClosedError, NoSuchServiceError, UnsupportedError } from '../../errors.ts';
+import { CallTimeoutError, ChannelClosedError, NoSuchServiceError } from '../../errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
 import type { CallKind } from '../../protocol.ts';
+import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from '../../rpc/govern.ts';
 import { Peer, type CallOptions } from '../../rpc/peer.ts';
+import type { MetricsSnapshot } from '../../metrics/metrics.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../../rpc/remote.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, refuseUnsupported, type NatsModule } from './client.ts';
@@ -131,7 +133,7 @@ export async function connectNats<T>(options: NatsConnectOptions): Promise<NatsS
   if (!Array.isArray(idempotent) || idempotent.some((m) => typeof m !== 'string')) {
     throw new TypeError(`connect() option idempotent must be an array of method names, got ${describe(idempotent)}`);
   }
-  const client = new NatsClient<T>(options, await loadNats());
+  const client = new NatsClient<T>(options, await loadNats(), sideGovernor('connect', options));
   try {
     await client.open(sessions);
   } catch (err) {
@@ -161,6 +163,8 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
   constructor(
     private readonly options: NatsConnectOptions,
     private readonly nats: NatsModule,
+    /** Middleware and metrics around the calls of every session. */
+    private readonly governor: SideGovernor | undefined,
   ) {
     super();
     this.retried = new Set(options.idempotent ?? []);
@@ -310,12 +314,12 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     if (handle === 0) void this.close();
   }
 
-  stats(): never {
-    throw new UnsupportedError('metrics are not recorded for connections over NATS yet; the instances answer $SRV.STATS');
+  stats(): MetricsSnapshot {
+    return governedStats('connect', this.governor).stats();
   }
 
-  metrics(): never {
-    return this.stats();
+  metrics(labels?: Readonly<Record<string, string>>): string {
+    return governedStats('connect', this.governor).metrics(labels);
   }
 
   async close(): Promise<void> {
@@ -376,7 +380,8 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     }
     const label = `instance ${hello.id} of ${service}`;
     const channel = (transport = new NatsTransport(nc, this.nats.headers, hello.subject, inbox, label));
-    const peer = new Peer(channel, { timeout, transferHandlers });
+    const peer = new Peer(channel, { timeout, transferHandlers, governor: peerGovernor('client', this.governor) });
+    const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: channel.bytesIn, bytesOut: channel.bytesOut }));
     const ping = this.nats.headers();
     ping.set(PING_HEADER, inbox);
     const heartbeat = setInterval(() => {
@@ -411,6 +416,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
       channel.sayDrain('stopped');
     };
     peer.onClose((cause) => {
+      bytes?.retire();
       clearInterval(heartbeat);
       sub.unsubscribe();
       if (!this.retire(session) || this.closing) return;

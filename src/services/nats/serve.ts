@@ -10,6 +10,8 @@ import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { describe } from '../../codec/marks.ts';
 import { ChannelClosedError } from '../../errors.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
+import type { MetricsSnapshot } from '../../metrics/metrics.ts';
+import { governedStats, peerGovernor, sideGovernor } from '../../rpc/govern.ts';
 import { Peer } from '../../rpc/peer.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, refuseUnsupported } from './client.ts';
@@ -48,6 +50,10 @@ export interface NatsService {
   readonly address: string;
   /** Clients with a session on this instance now. */
   readonly sessions: number;
+  /** Per-method figures of the calls served (and made back to clients), bytes in and out, over every session (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
   /**
    * Leaves the queue group and discovery at once (no new session comes
    * here), asks every client to send no more calls, lets the calls they sent
@@ -104,6 +110,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
   }
   if (typeof description !== 'string') throw new TypeError(`serve() option description must be a string, got ${describe(description)}`);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new TypeError(`serve() option maxSessions must be a positive whole number, got ${describe(maxSessions)}`);
+  const governor = sideGovernor('serve', options, undefined, api);
   const { headers, nuid } = await loadNats();
   const id = nuid.next();
   const mine = sessionSubject(name, id);
@@ -113,8 +120,10 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
 
   const open = (inbox: string): void => {
     const transport = new NatsTransport(nc, headers, inbox, undefined, `client ${inbox}`);
-    const peer = new Peer(transport, { timeout, transferHandlers });
+    const peer = new Peer(transport, { timeout, transferHandlers, governor: peerGovernor('server', governor) });
     peer.expose(api);
+    const bytes = governor?.metrics?.countBytes(() => ({ bytesIn: transport.bytesIn, bytesOut: transport.bytesOut }));
+    peer.onClose(() => bytes?.retire());
     const stopped = new Promise<void>((resolve) => (transport.ondrain = () => resolve()));
     sessions.set(inbox, { peer, transport, stopped, quiet: false });
     peer.onClose(() => sessions.delete(inbox));
@@ -207,6 +216,8 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     get sessions() {
       return sessions.size;
     },
+    stats: () => governedStats('serve', governor).stats(),
+    metrics: (labels) => governedStats('serve', governor).metrics(labels),
     close() {
       closing ??= (async () => {
         clearInterval(announcing);
