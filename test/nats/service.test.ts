@@ -58,7 +58,7 @@ test('serve(name, api, { nats }) and connect({ service, nats }) are this backend
   const svc = await serve('by-name', api, { nats: nc, version: '1.4.0' });
   assert.match(String(svc.address), /^nats:/);
   // The backend's own options pass through the public connect().
-  const c = await connect<Api>({ service: 'by-name', nats: nc, sessions: 2, maxInstances: 4, connectTimeout: 2_000 } as never);
+  const c = await connect<Api>({ service: 'by-name', nats: nc, sessions: 2, maxInstances: 4, connectTimeout: 2_000 });
   try {
     assert.is(await c.api.echo('over NATS'), 'over NATS');
     assert.is((c as unknown as { instances: string[] }).instances.length, 2);
@@ -68,6 +68,11 @@ test('serve(name, api, { nats }) and connect({ service, nats }) are this backend
     assert.instance(missing, NoSuchServiceError);
     const wrong = await serve('by-name', api, { nats: nc, registry: '/tmp' } as never).catch((e: unknown) => e);
     assert.match(String(wrong), /has no option registry/);
+    const capped = await serve('by-name', api, { nats: nc, maxSessions: 5, description: 'capped' });
+    await capped.close();
+    // Without nats they are refused, naming where they belong.
+    assert.match(String(await serve('by-name', api, { maxSessions: 5 }).catch((e: unknown) => e)), /option maxSessions is only for serving over NATS/);
+    assert.match(String(await connect({ service: 'by-name', sessions: 2 }).catch((e: unknown) => e)), /option sessions is only for connecting over NATS/);
   } finally {
     await c.close();
     await svc.close();
