@@ -19,50 +19,83 @@ const IN_FLIGHT = 1000;
 
 type Contenders = Record<string, () => Promise<unknown>>;
 
-/** Microseconds of CPU this process and the nats-server process `pid` have used so far (Linux: the server's from /proc). */
-function cpuMicros(pid: number): number {
-  const own = process.cpuUsage();
-  let server = 0;
+/** Microseconds of CPU the nats-server process `pid` has used so far (Linux: from /proc), NaN when unreadable. */
+function serverMicros(pid: number): number {
   try {
     // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name) are user and system time in clock ticks (100 a second).
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    server = (Number(fields[11]) + Number(fields[12])) * 10_000;
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
   } catch {
-    server = NaN;
+    return NaN;
   }
-  return own.user + own.system + server;
 }
 
+const ownMicros = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** Each contender's figures, one per round, in the order measured. */
+interface Rounds {
+  /** The measure itself (µs of a round trip, or calls/s). */
+  value: Record<string, number[]>;
+  /** CPU per call: this process (caller and instance), and nats-server. */
+  own: Record<string, number[]>;
+  server: Record<string, number[]>;
+  /** Share of the wall time this process spent on CPU: near 1, it was what limited the round. */
+  busy: Record<string, number[]>;
+}
+
+/** Milliseconds each contender runs, unmeasured, before the first round: the JIT has settled for all alike. */
+const WARM_MS = 1_000;
+
 /**
- * Round r of every contender, then round r + 1: medians of the rounds, each
- * contender's own; with the CPU time each call cost in this process (caller
- * and instance) and in nats-server together, which other work on the machine
- * does not inflate as it does the wall-clock figures.
+ * Round r of every contender, then round r + 1 in the opposite order, after
+ * the same warm-up for each; per round, the CPU time each call cost in this process (caller and
+ * instance) and in nats-server, which other work on the machine inflates
+ * far less than it does the wall-clock figures.
  */
 async function interleaved(
   calls: Contenders,
-  measure: (call: () => Promise<unknown>, o: MeasureOptions) => Promise<Figure>,
+  measure: (call: () => Promise<unknown>, o: MeasureOptions) => Promise<number>,
   o: MeasureOptions,
   serverPid: number,
-): Promise<{ figures: Record<string, Figure>; cpu: Record<string, Figure> }> {
-  const rounds = o.rounds ?? 5;
-  const samples: Record<string, number[]> = {};
-  const cpu: Record<string, number[]> = {};
-  let unit: Figure['unit'] = 'µs';
-  for (let r = 0; r < rounds; r++) {
-    for (const [who, call] of Object.entries(calls)) {
+): Promise<Rounds> {
+  for (const call of Object.values(calls)) await measure(call, { ...o, rounds: 1, time: WARM_MS, warmup: 0 });
+  const out: Rounds = { value: {}, own: {}, server: {}, busy: {} };
+  const order = Object.entries(calls);
+  for (let r = 0; r < (o.rounds ?? ROUNDS); r++) {
+    // Forwards, then backwards: a pair measured side by side sees the same load, and neither always goes first.
+    for (const [who, call] of r % 2 ? [...order].reverse() : order) {
       let n = 0;
       const counted = () => (n++, call());
-      const before = cpuMicros(serverPid);
-      const f = await measure(counted, { ...o, rounds: 1, warmup: r === 0 ? (o.warmup ?? 100) : 20 });
-      (cpu[who] ??= []).push((cpuMicros(serverPid) - before) / n);
-      (samples[who] ??= []).push(f.median);
-      unit = f.unit;
+      const [own0, server0, t0] = [ownMicros(), serverMicros(serverPid), performance.now()];
+      // A short warm-up fills the in-flight window again; its calls count in the CPU figures, as they cost CPU.
+      const value = await measure(counted, { time: ROUND_MS, ...o, rounds: 1, warmup: 20 });
+      const own = ownMicros() - own0;
+      (out.value[who] ??= []).push(value);
+      (out.own[who] ??= []).push(own / n);
+      (out.server[who] ??= []).push((serverMicros(serverPid) - server0) / n);
+      (out.busy[who] ??= []).push(own / 1000 / (performance.now() - t0));
     }
   }
-  const each = (m: Record<string, number[]>, u: Figure['unit']) => Object.fromEntries(Object.entries(m).map(([who, s]) => [who, figure(s, u)]));
-  return { figures: each(samples, unit), cpu: each(cpu, 'µs') };
+  return out;
 }
+
+/**
+ * Rounds per figure, and milliseconds each: the ratios the bars are about
+ * are taken round by round, so more and shorter rounds than elsewhere (the
+ * two of a pair closer in time, under the same load from other work).
+ */
+const ROUNDS = 15;
+const ROUND_MS = 200;
+
+const figures = (m: Record<string, number[]>, unit: Figure['unit']): Record<string, Figure> =>
+  Object.fromEntries(Object.entries(m).map(([who, s]) => [who, figure(s, unit)]));
+
+/** `a` over `b`, round by round (the two measured one after the other): their median and spread. */
+const paired = (a: number[], b: number[]): Figure => figure(a.map((v, i) => v / b[i]!), 'µs');
+const ratio = (f: Figure): string => `${f.median.toFixed(2)}× (${f.min.toFixed(2)}–${f.max.toFixed(2)})`;
 
 /** Moleculer over NATS: a broker serving math.add, another calling it, both on `url`. */
 async function moleculer(url: string): Promise<{ call: () => Promise<unknown>; stop(): Promise<void> }> {
@@ -110,10 +143,13 @@ export async function nats(o: MeasureOptions = {}): Promise<string> {
       unix: () => uc.api.add(1, 2),
     };
     progress('sequential round trips (raw nc.request, farcall over NATS, Moleculer, farcall over a Unix socket, in turn)');
-    const { figures: seq } = await interleaved(calls, async (call, m) => (await latency(call, m)).p50, o, server.pid);
+    const seqRounds = await interleaved(calls, async (call, m) => (await latency(call, m)).p50.median, o, server.pid);
     progress(`${IN_FLIGHT.toLocaleString('en-US')} in flight (the same, in turn)`);
-    const { figures: par, cpu } = await interleaved(calls, (call, m) => throughput(call, IN_FLIGHT, m), o, server.pid);
-
+    const parRounds = await interleaved(calls, async (call, m) => (await throughput(call, IN_FLIGHT, m)).median, o, server.pid);
+    const seq = figures(seqRounds.value, 'µs');
+    const par = figures(parRounds.value, 'calls/s');
+    const cpuRounds = Object.fromEntries(Object.keys(calls).map((who) => [who, parRounds.own[who]!.map((v, i) => v + parRounds.server[who]![i]!)]));
+    const cpu = figures(cpuRounds, 'µs');
     await Promise.all([fc.close(), uc.close(), mol.stop()]);
     await Promise.all([svc.close(), unix.close()]);
     await Promise.all([serverNc.close(), clientNc.close()]);
@@ -123,13 +159,24 @@ export async function nats(o: MeasureOptions = {}): Promise<string> {
       { what, who: 'Moleculer 0.15 over NATS', figure: f.moleculer!, base: f.raw!, lowerIsBetter },
       { what, who: 'farcall over a Unix socket', figure: f.unix!, base: f.raw!, lowerIsBetter },
     ];
-    const vsMoleculer = par.farcall!.median / par.moleculer!.median;
+    const pct = (s: number[]): string => `${Math.round(figure(s, 'µs').median * 100)}%`;
+    const who = Object.keys(calls);
+    const names: Record<string, string> = { raw: 'raw nc.request', farcall: 'farcall over NATS', moleculer: 'Moleculer', unix: 'farcall over a Unix socket' };
     return (
       table('Services over NATS (one local nats-server; caller and instance on separate connections)', [
         ...rows('round trip, sequential (p50)', seq, true),
         ...rows(`${IN_FLIGHT.toLocaleString('en-US')} in flight`, par, false),
         ...rows(`CPU per call, ${IN_FLIGHT.toLocaleString('en-US')} in flight (both sides + nats-server)`, cpu, true),
-      ]) + `\nfarcall over NATS with ${IN_FLIGHT.toLocaleString('en-US')} in flight: ${vsMoleculer.toFixed(1)}× Moleculer's calls/s, ${(cpu.moleculer!.median / cpu.farcall!.median).toFixed(1)}× less CPU per call.\n`
+      ]) +
+      `\nRatios taken round by round (each pair measured one after the other), median (min–max) of ${seqRounds.value.farcall!.length} rounds:\n\n` +
+      '| bar | ratio |\n| --- | ---: |\n' +
+      `| sequential round trip, farcall ÷ raw nc.request (≤ 1.15) | ${ratio(paired(seqRounds.value.farcall!, seqRounds.value.raw!))} |\n` +
+      `| ${IN_FLIGHT.toLocaleString('en-US')} in flight calls/s, farcall ÷ raw nc.request (≥ 1.0) | ${ratio(paired(parRounds.value.farcall!, parRounds.value.raw!))} |\n` +
+      `| ${IN_FLIGHT.toLocaleString('en-US')} in flight calls/s, farcall ÷ Moleculer (≥ 3) | ${ratio(paired(parRounds.value.farcall!, parRounds.value.moleculer!))} |\n` +
+      `| CPU per call, Moleculer ÷ farcall | ${ratio(paired(cpuRounds.moleculer!, cpuRounds.farcall!))} |\n` +
+      `\nWith ${IN_FLIGHT.toLocaleString('en-US')} in flight, CPU per call in this process (both sides) and in nats-server, and the share of each round this process was on a CPU (near 100%, it was what limited the round): ` +
+      who.map((w) => `${names[w]} ${figure(parRounds.own[w]!, 'µs').median.toFixed(2)} + ${figure(parRounds.server[w]!, 'µs').median.toFixed(2)} µs, ${pct(parRounds.busy[w]!)}`).join('; ') +
+      '.\n'
     );
   } finally {
     await server.stop();

@@ -10,6 +10,7 @@ import { Peer, type CallOptions } from './rpc/peer.ts';
 import { sendDrain } from './rpc/drain.ts';
 import { connectService, isServiceRequest, type ServiceConnection, type ServiceConnectOptions } from './services/client.ts';
 import { createRemote, type Remote, type RemoteTarget } from './rpc/remote.ts';
+import type { Connection, ConnectionEvents } from './connection.ts';
 import { dial, resolveAddress, type ResolvedAddress, type SocketAddress } from './transport/socket.ts';
 import { checkClientPeerSettings, CLIENT_PEER_OPTIONS, openClientPeer, type ClientPeerSettings } from './client-peer.ts';
 
@@ -31,31 +32,10 @@ export interface ConnectOptions extends ClientPeerSettings {
   reconnect?: boolean | ReconnectOptions;
 }
 
+export type { Connection, ConnectionEvents } from './connection.ts';
+
 /** Every option connect() takes: add a name here when you add one to ConnectOptions. */
 const CONNECT_OPTIONS = { ...CLIENT_PEER_OPTIONS, reconnect: true } as const satisfies OptionNames<ConnectOptions>;
-
-/** A client connection to a `listen()` server. */
-export interface Connection<T> extends EventEmitter<ConnectionEvents> {
-  /** The server's API; calls return promises. */
-  readonly api: Remote<T>;
-  /** True while a connection is up. */
-  readonly connected: boolean;
-  /** Closes the connection (and stops reconnecting); pending calls reject. */
-  close(): Promise<void>;
-  /** Per-method figures of the calls made, and bytes in and out, across reconnects (needs `metrics`). */
-  stats(): MetricsSnapshot;
-  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
-  metrics(labels?: Readonly<Record<string, string>>): string;
-}
-
-export interface ConnectionEvents {
-  /** The connection dropped; `cause` says why. With `reconnect`, a new attempt follows. */
-  disconnect: [cause: Error];
-  /** A new connection is up after a drop. */
-  reconnect: [];
-  /** The server is going offline (its calls in flight still finish); with `reconnect`, the next server is dialled when it closes. */
-  drain: [];
-}
 
 /**
  * Connects to a server started with `listen()`: a Unix socket path, or TCP

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { connectNats } from '../../src/services/nats/connect.ts';
+import { connect as connectService } from 'farcall';
 import type { thumbsApi } from './instance.ts';
 
 const natsServer = [...(process.env.PATH ?? '').split(':').map((d) => `${d}/nats-server`), '/usr/sbin/nats-server'].find((p) => existsSync(p));
@@ -49,7 +49,7 @@ const hostB = await start('host B');
 
 const nc = await connect({ servers: url });
 // resize() may run twice without harm: when its instance dies mid-call, it is made again on another.
-const thumbs = await connectNats<typeof thumbsApi>({ service: 'thumbs', nats: nc, idempotent: ['resize'], sessions: 4 });
+const thumbs = await connectService<typeof thumbsApi>({ service: 'thumbs', nats: nc, idempotent: ['resize'] });
 thumbs.on('disconnect', (cause) => console.log(`client: lost a session (${cause.message})`));
 
 const made = new Map<string, number>();

@@ -2,7 +2,7 @@
 // Run as many as you like, on any host that reaches the NATS cluster; a client
 // never needs to know where they are. SIGTERM drains it: calls already sent finish.
 import { connect } from '@nats-io/transport-node';
-import { serveNats } from '../../src/services/nats/serve.ts';
+import { serve } from 'farcall';
 
 const [url = 'nats://127.0.0.1:4222', label = `pid ${process.pid}`] = process.argv.slice(2);
 
@@ -16,8 +16,8 @@ export const thumbsApi = {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const nc = await connect({ servers: url, name: `thumbs ${label}` });
-  const svc = await serveNats('thumbs', thumbsApi, { nats: nc, version: '1.0.0' });
-  console.log(`${label} serving thumbs as instance ${svc.id}`);
+  const svc = await serve('thumbs', thumbsApi, { nats: nc, version: '1.0.0' });
+  console.log(`${label} serving thumbs at ${svc.address}`);
   process.once('SIGTERM', async () => {
     await svc.close();
     await nc.close();

@@ -15,7 +15,7 @@ import { loadNats } from '../services/nats/client.ts';
 import { serveNats } from '../services/nats/serve.ts';
 import type { Payload } from './payloads.ts';
 import * as api from './servers/api.ts';
-import type { Running, Subject } from './subjects.ts';
+import type { Running, Subject } from './subject.ts';
 
 /** Where nats-server is, or undefined. */
 function natsServerBinary(): string | undefined {

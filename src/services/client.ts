@@ -46,8 +46,14 @@ export interface ServiceConnectOptions extends ClientPeerSettings {
   waitForInstance?: number;
   /** TLS options for instances that listen with TLS. */
   tls?: tls.ConnectionOptions;
-  /** A NATS connection: find the service over NATS instead (wired separately). */
+  /** A NATS connection: find the service over NATS instead (docs/nats.md); it takes the options below, and not registry, balance, maxConnections, waitForInstance, expose or tls. */
   nats?: unknown;
+  /** Over NATS only: sessions kept open, each with the instance NATS picked for it. Default 3. */
+  sessions?: number;
+  /** Over NATS only: milliseconds a hello may take. Default 5,000. */
+  connectTimeout?: number;
+  /** Over NATS only: most instances this client keeps sessions with. Default 16. */
+  maxInstances?: number;
 }
 
 const SERVICE_OPTIONS = {
@@ -61,7 +67,13 @@ const SERVICE_OPTIONS = {
   waitForInstance: true,
   tls: true,
   nats: true,
+  sessions: true,
+  connectTimeout: true,
+  maxInstances: true,
 } as const satisfies OptionNames<ServiceConnectOptions>;
+
+/** What the NATS backend takes that connecting over sockets does not. */
+const NATS_ONLY = ['sessions', 'connectTimeout', 'maxInstances'] as const;
 
 export interface ServiceConnectionEvents {
   /** A connection to an instance dropped without draining; calls pending there rejected (idempotent ones went elsewhere). */
@@ -120,9 +132,11 @@ export function isServiceRequest(v: unknown): v is ServiceConnectOptions {
 
 /** connect({ service }): see ServiceConnectOptions. */
 export async function connectService<T>(options: ServiceConnectOptions): Promise<ServiceConnection<T>> {
+  // The NATS backend checks its own option names (sessions, maxInstances, ...; no registry, balance or tls).
+  if (options?.nats !== undefined) return connectOverNats<T>(options);
   checkOptionNames('connect', options, SERVICE_OPTIONS);
+  for (const key of NATS_ONLY) if (options[key] !== undefined) throw new TypeError(`connect() option ${key} is only for connecting over NATS (with nats)`);
   checkServiceName('connect', options.service);
-  if (options.nats !== undefined) return connectOverNats<T>(options);
   checkClientPeerSettings('connect', options);
   checkMs('connect', 'waitForInstance', options.waitForInstance);
   const { version, balance = 'least-pending', idempotent = [], maxConnections = DEFAULT_MAX_CONNECTIONS } = options;

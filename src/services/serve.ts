@@ -32,8 +32,12 @@ export interface ServeOptions extends ListenOptions {
   address?: SocketAddress;
   /** Milliseconds close() waits for clients to answer its drain notice. Default 2,000. */
   drainTimeout?: number;
-  /** A NATS connection: serve over NATS instead (wired separately). */
+  /** A NATS connection: serve over NATS instead (docs/nats.md); it takes the options below, and not registry, address or drainTimeout. */
   nats?: unknown;
+  /** Over NATS only: what discovery's INFO says of this instance. */
+  description?: string;
+  /** Over NATS only: most clients served at once. Default 10,000. */
+  maxSessions?: number;
 }
 
 /** Every option serve() takes: listen()'s, which it passes on, and its own. */
@@ -45,7 +49,12 @@ const SERVE_OPTIONS = {
   address: true,
   drainTimeout: true,
   nats: true,
+  description: true,
+  maxSessions: true,
 } as const satisfies OptionNames<ServeOptions>;
+
+/** What the NATS backend takes that serving on a socket does not. */
+const NATS_ONLY = ['description', 'maxSessions'] as const;
 
 /** A running instance of a service. */
 export interface Service extends EventEmitter<ServerEvents> {
@@ -73,8 +82,10 @@ export async function serve(name: string, api: unknown, options: ServeOptions = 
   if ((typeof api !== 'object' && typeof api !== 'function') || api === null) {
     throw new TypeError(`serve() expects an object or a function to serve, got ${describe(api)}`);
   }
+  // The NATS backend checks its own option names.
+  if (options?.nats !== undefined) return serveOverNats(name, api, options);
   checkOptionNames('serve', options, SERVE_OPTIONS);
-  if (options.nats !== undefined) return serveOverNats(name, api, options);
+  for (const key of NATS_ONLY) if (options[key] !== undefined) throw new TypeError(`serve() option ${key} is only for serving over NATS (with nats)`);
   const { version = '0.0.0', metadata = {}, registry: where, address, drainTimeout = 2_000, nats: _, ...listenOptions } = options;
   if (typeof version !== 'string' || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) {
     throw new TypeError(`serve() option version must be a version like '1.4.0', got ${typeof version === 'string' ? JSON.stringify(version) : describe(version)}`);

@@ -17,8 +17,9 @@
  */
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
+import { appendCompact, type Output } from '../codec/compact-encode.ts';
 import { ChannelClosedError, ProtocolError } from '../errors.ts';
-import { MsgType, type Message } from '../protocol.ts';
+import { MsgType, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import { TickFlush } from './tick-flush.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 
@@ -54,20 +55,30 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const MAX_BATCH = 512;
 /** Bytes of a NATS message kept for our headers (a full batch's lists fit): the limit is on headers and body together. */
 const HEADER_ROOM = 16 * 1024;
+/** Bytes a channel's batch buffer starts with, and the most it keeps between ticks (an instance has one channel per client). */
+const BATCH_START = 1024;
+const BATCH_KEPT = 64 * 1024;
 
 export class NatsTransport implements MessageTransport {
   readonly capabilities: TransportCapabilities;
   private sink: TransportSink | undefined;
   private closed = false;
   private readonly maxPayload: number;
-  /** Bodies sent this tick, not yet published. */
-  private batch: Uint8Array[] = [];
-  private batchBytes = 0;
+  /**
+   * The messages sent this tick, not yet published, encoded one after
+   * another into one buffer (plain calls and returns straight from the
+   * encoder, as on a stream), and their byte lengths.
+   */
+  private readonly out: Output = { buf: Buffer.allocUnsafeSlow(BATCH_START), start: 0, pos: 0 };
+  private sizes: number[] = [];
   /** Deadlines of the batch's calls by position, when any has one. */
   private deadlines: Array<number | undefined> | undefined;
   private readonly flusher = new TickFlush(() => this.flush());
   /** Told when the other side sends a drain notice (no body). */
   ondrain: ((reason: string) => void) | undefined;
+  /** Bytes of the NATS messages' bodies received and sent (headers not counted), for metrics. */
+  bytesIn = 0;
+  bytesOut = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -88,24 +99,52 @@ export class NatsTransport implements MessageTransport {
 
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
     if (this.closed) return onError(new ChannelClosedError(`the ${this.capabilities.label} is closed`), msg);
+    const limit = this.maxPayload - HEADER_ROOM;
     try {
       let deadline: number | undefined;
       if (msg.t === MsgType.Call && msg.d !== undefined) {
         ({ d: deadline, ...msg } = msg);
       }
-      // Room for the headers: the limit is on the whole NATS message.
-      const { body, buffers } = encodeMessage(msg, transfer, this.maxPayload - HEADER_ROOM);
+      const tuple = toTuple(msg);
+      const mark = this.out.pos;
+      if (transfer === undefined && tuple !== msg && appendCompact(this.out, tuple as unknown[], ownLists(tuple as unknown[]))) {
+        // Too big: encodeMessage below says so, naming the limit.
+        if (this.out.pos - mark <= limit) return this.added(mark, deadline);
+        this.out.pos = mark;
+      }
+      const { body, buffers } = encodeMessage(tuple, transfer, limit);
       if (buffers.length > 0) return this.publishAlone(body, buffers, deadline);
-      if (this.batch.length === MAX_BATCH || this.batchBytes + body.byteLength > this.maxPayload - HEADER_ROOM) this.flush();
-      this.batch.push(body);
-      this.batchBytes += body.byteLength;
-      if (deadline !== undefined) (this.deadlines ??= [])[this.batch.length - 1] = deadline;
-      this.flusher.schedule();
+      this.room(body.byteLength);
+      this.out.buf.set(body, mark);
+      this.out.pos = mark + body.byteLength;
+      this.added(mark, deadline);
     } catch (err) {
       // The codec names the stream transports' option; here the limit is the NATS server's.
       const tooBig = err instanceof ProtocolError && err.message.includes('exceeds maxMessageSize');
       onError(tooBig ? new ProtocolError(err.message.replace(/maxMessageSize \((\d+) bytes\)/, `what one NATS message may carry ($1 bytes: the server's max_payload, ${this.maxPayload}, less room for headers)`)) : err, msg);
     }
+  }
+
+  /** Grows the batch buffer to take `n` more bytes. */
+  private room(n: number): void {
+    const { out } = this;
+    if (out.pos + n <= out.buf.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(out.buf.length * 2, out.pos + n));
+    out.buf.copy(next, 0, 0, out.pos);
+    out.buf = next;
+  }
+
+  /** The message from `mark` to the buffer's end joins the batch; one that would make it too big starts the next. */
+  private added(mark: number, deadline: number | undefined): void {
+    const size = this.out.pos - mark;
+    if (this.sizes.length === MAX_BATCH || (this.sizes.length > 0 && this.out.pos > this.maxPayload - HEADER_ROOM)) {
+      this.publishBatch(mark);
+      this.out.buf.copyWithin(0, mark, mark + size);
+      this.out.pos = size;
+    }
+    this.sizes.push(size);
+    if (deadline !== undefined) (this.deadlines ??= [])[this.sizes.length - 1] = deadline;
+    this.flusher.schedule();
   }
 
   private publishAlone(body: Uint8Array, buffers: readonly ArrayBuffer[], deadline: number | undefined): void {
@@ -118,23 +157,28 @@ export class NatsTransport implements MessageTransport {
 
   /** Publishes the tick's messages: alone without headers when there is one (the common sequential call), else as a batch. */
   private flush(): void {
-    const { batch, deadlines } = this;
-    if (batch.length === 0) return;
-    this.batch = [];
-    this.batchBytes = 0;
+    if (this.sizes.length === 0) return;
+    this.publishBatch(this.out.pos);
+    this.out.pos = 0;
+    if (this.out.buf.length > BATCH_KEPT) this.out.buf = Buffer.allocUnsafeSlow(BATCH_START);
+  }
+
+  /** Publishes the batch's messages, the first `end` bytes of the buffer (a copy: the NATS client may hold it until it writes). */
+  private publishBatch(end: number): void {
+    const { sizes, deadlines } = this;
+    this.sizes = [];
     this.deadlines = undefined;
+    const data = Buffer.allocUnsafe(end);
+    this.out.buf.copy(data, 0, 0, end);
     let h: MsgHdrs | undefined;
-    let data = batch[0]!;
-    if (batch.length > 1) {
-      (h = this.headers()).set(BATCH_HEADER, batch.map((b) => b.byteLength).join(','));
-      data = concat(data, batch.slice(1));
-    }
-    if (deadlines) (h ??= this.headers()).set(DEADLINE_HEADER, batch.map((_, i) => deadlines[i] ?? '').join(','));
+    if (sizes.length > 1) (h = this.headers()).set(BATCH_HEADER, sizes.join(','));
+    if (deadlines) (h ??= this.headers()).set(DEADLINE_HEADER, sizes.map((_, i) => deadlines[i] ?? '').join(','));
     this.publish(data, h);
   }
 
   private publish(data: Uint8Array, headers: MsgHdrs | undefined): void {
     if (this.closed) return;
+    this.bytesOut += data.byteLength;
     try {
       this.nc.publish(this.to, data, { reply: this.from, headers });
     } catch (err) {
@@ -146,6 +190,7 @@ export class NatsTransport implements MessageTransport {
   /** One message from the subscription that feeds this channel. */
   deliver(m: NatsInbound): void {
     if (this.closed || !this.sink) return;
+    this.bytesIn += m.data.byteLength;
     // NATS itself says a message we sent found no subscriber: the other side's subject is gone.
     if (m.headers?.code === 503) return this.fail(new ChannelClosedError(`the ${this.capabilities.label} is gone (no responders)`));
     if (m.headers?.has(BYE_HEADER)) {
@@ -231,7 +276,7 @@ function splitBatch(data: Uint8Array, header: string): Message[] {
   const out: Message[] = [];
   let at = 0;
   for (const n of sizes) {
-    out.push(decodeMessage(data, [], at, at + n) as Message);
+    out.push(fromTuple(decodeMessage(data, [], at, at + n)) as Message);
     at += n;
   }
   return out;
@@ -249,7 +294,7 @@ function addDeadlines(msgs: Message[], header: string): void {
 
 /** Splits a received payload into the body and its out-of-band buffers, and decodes it. */
 function split(data: Uint8Array, header: string): Message {
-  if (header === '') return decodeMessage(data, []) as Message;
+  if (header === '') return fromTuple(decodeMessage(data, [])) as Message;
   const sizes = lengths(header, BUFFERS_HEADER, data.byteLength);
   let at = data.byteLength - sizes.reduce((a, b) => a + b, 0);
   const bodyEnd = at;
@@ -262,5 +307,5 @@ function split(data: Uint8Array, header: string): Message {
     buffers.push(own);
     at += n;
   }
-  return decodeMessage(data, buffers, 0, bodyEnd) as Message;
+  return fromTuple(decodeMessage(data, buffers, 0, bodyEnd)) as Message;
 }

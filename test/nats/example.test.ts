@@ -12,8 +12,8 @@ test('nats demo: two instances share the calls; one killed mid-calls, every call
   const path = fileURLToPath(new URL('../../examples/nats/demo.ts', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path], { timeout: 60_000 });
   assert.match(stdout, /nats-server \(pid \d+\) on nats:\/\/127\.0\.0\.1:\d+/);
-  assert.match(stdout, /host A serving thumbs as instance \w+/);
-  assert.match(stdout, /host B serving thumbs as instance \w+/);
+  assert.match(stdout, /host A serving thumbs at nats:farcall\.thumbs\.\w+/);
+  assert.match(stdout, /host B serving thumbs at nats:farcall\.thumbs\.\w+/);
   assert.match(stdout, /200 calls: \d+ by host/);
   assert.match(stdout, 'host A killed with calls in flight');
   assert.match(stdout, '200 more calls, all answered: 200 by host B');

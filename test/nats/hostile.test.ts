@@ -2,7 +2,8 @@
  * Hostile input to an instance over NATS: a peer may cost itself its
  * session, never the instance. Malformed hellos are refused, garbage ends
  * only the session that sent it, messages for no session are answered with
- * a goodbye, and the session of a client that went silent is ended.
+ * a goodbye, the session of a client that went silent is ended, and false
+ * announcements of instances cost a client nothing.
  */
 import * as assert from 'uvu/assert';
 import { loadNats } from '../../src/services/nats/client.ts';
@@ -79,6 +80,27 @@ test(`the session of a client gone silent ends within ${2 * SESSION_SWEEP_MS} ms
     await own.close();
     await until('the sessions to be ended', () => svc.sessions === 0);
   } finally {
+    await svc.close();
+  }
+});
+
+test('false announcements leave a client its sessions: garbage, a bad id, another version, an instance that answers nonsense', async ({ nc }) => {
+  const svc = await serveNats('hostile4', api, { nats: nc, version: '1.0.0' });
+  const c = await connectNats<typeof api>({ service: 'hostile4', nats: nc, version: '1', sessions: 2 });
+  try {
+    const before = [...c.instances];
+    // A "new instance" that answers its hello with nonsense: proof the client tried it, and the last announcement it takes.
+    const fake = nc.subscribe('farcall.hostile4.FAKE.hello', { max: 1, callback: (_err, m) => void m.respond('{}') });
+    for (const body of ['not json', '{"id":"a.b","version":"1.0.0"}', '{"id":"OTHER","version":"2.0.0"}', '{"id":"FAKE","version":"1.2.0"}']) {
+      nc.publish('farcall.hostile4.up', body);
+    }
+    await within(5_000, 'the hello to the fake instance', (async () => {
+      while (!fake.isClosed()) await c.api.echo(0);
+    })());
+    for (let i = 0; i < 20; i++) assert.is(await c.api.echo(i), i);
+    assert.equal(c.instances, before);
+  } finally {
+    await c.close();
     await svc.close();
   }
 });

@@ -1,16 +1,18 @@
 /**
  * Services over a real nats-server: values, errors and buffers in our codec,
  * callbacks over the pinned session, no responders, an instance dying
- * mid-call, graceful close, and the micro protocol's discovery answers.
+ * mid-call, graceful close, the micro protocol's discovery answers, and a
+ * running client taking up an instance that starts after it connected.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
-import { ChannelClosedError, NoSuchServiceError, connect, proxy, serve, transfer } from '../../src/index.ts';
+import { ChannelClosedError, Metrics, NoSuchServiceError, connect, currentMetadata, proxy, serve, transfer, withOptions } from '../../src/index.ts';
 import { loadNats } from '../../src/services/nats/client.ts';
-import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS } from '../../src/services/nats/connect.ts';
-import { serveNats } from '../../src/services/nats/serve.ts';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, DEAD_INSTANCE_MS, HEARTBEAT_MS, PING_TIMEOUT_MS, type NatsServiceConnection } from '../../src/services/nats/connect.ts';
+import { ANNOUNCE_MS, serveNats } from '../../src/services/nats/serve.ts';
 import { within } from '../deadline.ts';
 import { natsSkipReason, reportSkipped, natsSuite } from './server.ts';
 
@@ -55,13 +57,22 @@ test('values, thrown errors and transferred buffers cross as on every transport'
 test('serve(name, api, { nats }) and connect({ service, nats }) are this backend, by the same names as on one host', async ({ nc }) => {
   const svc = await serve('by-name', api, { nats: nc, version: '1.4.0' });
   assert.match(String(svc.address), /^nats:/);
-  const c = await connect<Api>({ service: 'by-name', nats: nc });
+  // The backend's own options pass through the public connect().
+  const c = await connect<Api>({ service: 'by-name', nats: nc, sessions: 2, maxInstances: 4, connectTimeout: 2_000 });
   try {
     assert.is(await c.api.echo('over NATS'), 'over NATS');
+    assert.is((c as unknown as { instances: string[] }).instances.length, 2);
+    const typo = await connect({ service: 'by-name', nats: nc, sesions: 2 } as never).catch((e: unknown) => e);
+    assert.match(String(typo), /has no option sesions \(did you mean sessions\?\)/);
     const missing = await connect({ service: 'nobody-serves-this', nats: nc }).catch((e: unknown) => e);
     assert.instance(missing, NoSuchServiceError);
     const wrong = await serve('by-name', api, { nats: nc, registry: '/tmp' } as never).catch((e: unknown) => e);
     assert.match(String(wrong), /has no option registry/);
+    const capped = await serve('by-name', api, { nats: nc, maxSessions: 5, description: 'capped' });
+    await capped.close();
+    // Without nats they are refused, naming where they belong.
+    assert.match(String(await serve('by-name', api, { maxSessions: 5 }).catch((e: unknown) => e)), /option maxSessions is only for serving over NATS/);
+    assert.match(String(await connect({ service: 'by-name', sessions: 2 }).catch((e: unknown) => e)), /option sessions is only for connecting over NATS/);
   } finally {
     await c.close();
     await svc.close();
@@ -231,6 +242,26 @@ test('a call with a deadline carries it in a NATS header; a plain call carries n
   }
 });
 
+test('metadata: each call of a shared NATS message keeps its own, and a callee carries it on to a service it calls over NATS', async ({ nc }) => {
+  const back = await serveNats('meta-back', { read: () => ({ ...currentMetadata() }) }, { nats: nc });
+  const toBack = await connectNats<{ read(): Record<string, string> }>({ service: 'meta-back', nats: nc, sessions: 1 });
+  const front = await serveNats('meta-front', { relay: () => toBack.api.read(), own: () => ({ ...currentMetadata() }) }, { nats: nc });
+  const c = await connectNats<{ relay(): Record<string, string>; own(): Record<string, string> }>({ service: 'meta-front', nats: nc, sessions: 1 });
+  try {
+    // Issued in one tick: they share NATS messages both ways, each with its own metadata.
+    const sent = Array.from({ length: 50 }, (_, i) => ({ 'request-id': `r${i}`, ...(i % 2 ? { tenant: 'acme' } : {}) }));
+    const relayed = await Promise.all(sent.map((m) => withOptions(c.api, { metadata: m }).relay()));
+    assert.equal(relayed, sent);
+    assert.equal(await c.api.own(), {}, 'a call without metadata reads none');
+    assert.equal(await withOptions(c.api, { metadata: { 'line\nbreak': 'a: b\r\n' } }).own(), { 'line\nbreak': 'a: b\r\n' }, 'any string, as on every transport');
+  } finally {
+    await c.close();
+    await front.close();
+    await toBack.close();
+    await back.close();
+  }
+});
+
 test('discovery: $SRV.PING, INFO and STATS answer with the micro v1 shapes, for all, by name, by name and id', async ({ nc }) => {
   const svc = await serveNats('found', api, { nats: nc, version: '1.2.3', metadata: { zone: 'a' } });
   try {
@@ -257,7 +288,8 @@ test('discovery: $SRV.PING, INFO and STATS answer with the micro v1 shapes, for 
 test('the calls of one tick share a NATS message, each with its own deadline in the header', async ({ nc }) => {
   const svc = await serveNats('batched', api, { nats: nc });
   const seen: Array<{ batch?: string; deadlines?: string }> = [];
-  const spy = nc.subscribe(`farcall.batched.${svc.id}`, { callback: (_e, m) => void seen.push({ batch: m.headers?.get('Farcall-Batch') || undefined, deadlines: m.headers?.get('Farcall-Deadline') || undefined }) });
+  // Heartbeats (Farcall-Ping) share the subject: left out.
+  const spy = nc.subscribe(`farcall.batched.${svc.id}`, { callback: (_e, m) => void (m.headers?.has('Farcall-Ping') || seen.push({ batch: m.headers?.get('Farcall-Batch') || undefined, deadlines: m.headers?.get('Farcall-Deadline') || undefined })) });
   await nc.flush();
   const c = await connectNats<Api>({ service: 'batched', nats: nc, sessions: 1 });
   try {
@@ -266,6 +298,15 @@ test('the calls of one tick share a NATS message, each with its own deadline in 
     assert.is(seen.length, 1, 'one NATS message for 100 calls');
     assert.is(seen[0]!.batch!.split(',').length, 100);
     assert.is(seen[0]!.deadlines, undefined);
+    // Past 512 messages, or past what one NATS message carries, a tick's messages take more NATS messages, in order.
+    seen.length = 0;
+    const many = Array.from({ length: 600 }, (_, i) => i);
+    assert.equal(await Promise.all(many.map((i) => c.api.echo(i))), many);
+    assert.equal(seen.map((m) => m.batch!.split(',').length), [512, 88]);
+    seen.length = 0;
+    const big = Array.from({ length: 5 }, (_, i) => String(i).repeat(300_000));
+    assert.equal(await Promise.all(big.map((s) => c.api.echo(s))), big);
+    assert.equal(seen.map((m) => m.batch?.split(',').length ?? 1), [3, 2]);
     seen.length = 0;
     const t = await connectNats<Api>({ service: 'batched', nats: nc, sessions: 1, timeout: 3_000 });
     try {
@@ -288,6 +329,7 @@ test('bad arguments name what was wrong', async ({ nc }) => {
     [{ service: 'ok', nats: nc, timeout: -1 }, 'option timeout'],
     [{ service: 'ok', nats: nc, idempotnet: ['a'] }, 'no option idempotnet (did you mean idempotent?)'],
     [{ service: 'ok', nats: nc, sessions: 0 }, 'option sessions'],
+    [{ service: 'ok', nats: nc, maxInstances: 0.5 }, 'option maxInstances'],
     [{ service: 'ok', nats: nc, version: '1.*' }, 'option version'],
   ] as const) {
     const err = await connectNats(opts as any).catch((e: unknown) => e);
@@ -306,12 +348,116 @@ test('bad arguments name what was wrong', async ({ nc }) => {
 });
 
 test('options the NATS backend does not carry yet are refused by name, not ignored', async ({ nc }) => {
-  for (const extra of [{ streamWindow: { items: 10 } }, { use: [] }, { metrics: true }]) {
-    const name = Object.keys(extra)[0]!;
-    const served = await serveNats('unwired', api, { nats: nc, ...extra }).catch((e: unknown) => e);
-    assert.match(String(served), new RegExp(`serve\\(\\) option ${name} is not supported over NATS`));
-    const connected = await connectNats({ service: 'unwired', nats: nc, ...extra }).catch((e: unknown) => e);
-    assert.match(String(connected), new RegExp(`connect\\(\\) option ${name} is not supported over NATS`));
+  const served = await serveNats('unwired', api, { nats: nc, streamWindow: { items: 10 } }).catch((e: unknown) => e);
+  assert.match(String(served), /serve\(\) option streamWindow is not supported over NATS/);
+  const connected = await connectNats({ service: 'unwired', nats: nc, streamWindow: { items: 10 } }).catch((e: unknown) => e);
+  assert.match(String(connected), /connect\(\) option streamWindow is not supported over NATS/);
+});
+
+test('metrics and middleware over NATS: stats() and metrics() as on a socket, over every session, with bytes', async ({ nc }) => {
+  const calc = {
+    add: (a: number, b: number) => a + b,
+    fail(code: string): never {
+      throw Object.assign(new Error('failed on purpose'), { code });
+    },
+  };
+  const seen: string[] = [];
+  const svc = await serveNats('metered', calc, { nats: nc, metrics: new Metrics({ timeEvery: 1 }), use: [(ctx, next) => (seen.push(`served ${ctx.method}`), next())] });
+  const c = await connectNats<typeof calc>({ service: 'metered', nats: nc, sessions: 2, metrics: true, use: [(ctx, next) => (seen.push(`sent ${ctx.method}`), next())] });
+  try {
+    assert.equal(await Promise.all([1, 2, 3, 4, 5].map((i) => c.api.add(i, 1))), [2, 3, 4, 5, 6]);
+    for (const code of ['E_ONE', 'E_ONE', 'E_TWO']) await c.api.fail(code).catch(() => {});
+    const s = svc.stats();
+    assert.is(s.server.add!.calls, 5);
+    assert.equal(s.server.fail!.errorsByCode, { E_ONE: 2, E_TWO: 1 });
+    const l = s.server.add!.latencyMs;
+    assert.ok(l.p50 > 0 && l.p50 <= l.max, JSON.stringify(l));
+    const cs = c.stats();
+    assert.is(cs.client.add!.calls, 5);
+    assert.equal(cs.client.fail!.errorsByCode, { E_ONE: 2, E_TWO: 1 });
+    assert.ok(cs.bytesOut! > 0 && cs.bytesOut === s.bytesIn && s.bytesOut === cs.bytesIn, `client ${cs.bytesOut}/${cs.bytesIn}, instance ${s.bytesIn}/${s.bytesOut}`);
+    assert.match(c.metrics({ service: 'metered' }), /farcall_calls_total\{[^}]*method="add"[^}]*\} 5/);
+    assert.is(seen.filter((s) => s === 'sent add').length, 5);
+    assert.is(seen.filter((s) => s === 'served add').length, 5);
+    const unmetered = await connectNats<typeof calc>({ service: 'metered', nats: nc, sessions: 1 });
+    assert.throws(() => unmetered.stats(), /metrics are off: pass connect\(\) the option metrics: true/);
+    await unmetered.close();
+  } finally {
+    await c.close();
+    await svc.close();
+  }
+});
+
+// Scaling out under a running client: an instance that starts after a client connected announces itself,
+// and the client opens a session with it (moving one off an instance holding two, else adding one, up to maxInstances).
+
+/** An api that says which instance served the call. */
+const named = (who: string) => ({ who: async () => who });
+type Named = ReturnType<typeof named>;
+
+/** Each instance on a connection of its own, as on another host. */
+async function instance(url: string, service: string, who: string) {
+  const nc: NatsConnection = await (await loadNats()).connect({ servers: url });
+  const svc = await serveNats(service, named(who), { nats: nc });
+  return { svc, close: async () => (await svc.close(), await nc.close()) };
+}
+
+/** Calls under steady load (20 at a time) until `wanted` answers one; every call must succeed. */
+async function callsUntil(c: NatsServiceConnection<Named>, wanted: string): Promise<number> {
+  // Bounded: the announcement made on start reaches the client at once; a missed one is repeated within ANNOUNCE_MS.
+  return within(ANNOUNCE_MS + 3_000, `a call served by ${wanted}`, (async () => {
+    for (let calls = 0; ; calls += 20) {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => c.api.who()));
+      if (answers.includes(wanted)) return calls;
+    }
+  })());
+}
+
+test('an instance started after the client connected serves its calls, without a replaced session', async ({ server, nc }) => {
+  const a = await instance(server.url, 'grow', 'A');
+  const c = await connectNats<Named>({ service: 'grow', nats: nc });
+  let b: Awaited<ReturnType<typeof instance>> | undefined;
+  try {
+    assert.equal([...new Set(c.instances)], [a.svc.id], 'all three sessions start on the only instance');
+    assert.is(await c.api.who(), 'A');
+    let disconnects = 0;
+    c.on('disconnect', () => disconnects++);
+    b = await instance(server.url, 'grow', 'B');
+    await callsUntil(c, 'B');
+    assert.ok(c.instances.includes(b.svc.id));
+    assert.is(c.instances.length, 3, 'a session moved: the client still keeps three');
+    assert.is(disconnects, 0, 'no session was lost on the way');
+    // The moved session is closed once its calls were answered: A serves two.
+    await within(5_000, 'the moved session closed on A', (async () => {
+      while (a.svc.sessions !== 2) await c.api.who();
+    })());
+  } finally {
+    await c.close();
+    await b?.close();
+    await a.close();
+  }
+});
+
+test('a client on as many instances as it keeps sessions adds one for a new instance, up to maxInstances', async ({ server, nc }) => {
+  const a = await instance(server.url, 'wide', 'A');
+  const c = await connectNats<Named>({ service: 'wide', nats: nc, sessions: 1, maxInstances: 2 });
+  const others: Array<Awaited<ReturnType<typeof instance>>> = [];
+  try {
+    others.push(await instance(server.url, 'wide', 'B'));
+    await callsUntil(c, 'B');
+    assert.equal(new Set(c.instances), new Set([a.svc.id, others[0]!.svc.id]));
+    // A third instance is past maxInstances: its announcement (heard on the client's own connection, so the client heard it too) changes nothing.
+    const heard = nc.subscribe('farcall.wide.up', { max: 1 });
+    others.push(await instance(server.url, 'wide', 'C'));
+    await within(5_000, "C's announcement", (async () => {
+      for await (const _ of heard) break;
+    })());
+    for (let i = 0; i < 40; i++) assert.is.not(await c.api.who(), 'C');
+    assert.is(c.instances.length, 2);
+  } finally {
+    await c.close();
+    for (const o of others) await o.close();
+    await a.close();
   }
 });
 

@@ -28,11 +28,11 @@ export function loadNats(): Promise<NatsModule> {
 
 /**
  * Connection options the NATS backend does not carry yet, refused by name:
- * accepting them would leave a user believing a window, middleware or
- * metrics applied when nothing does.
+ * accepting them would leave a user believing a stream window applied when
+ * nothing does.
  */
 export function refuseUnsupported(fn: string, options: object): void {
-  for (const name of ['streamWindow', 'use', 'metrics'] as const) {
+  for (const name of ['streamWindow'] as const) {
     if ((options as Record<string, unknown>)[name] !== undefined) {
       throw new UnsupportedError(`${fn}() option ${name} is not supported over NATS yet; leave it out, or serve over a socket`);
     }

@@ -18,19 +18,20 @@
  * lives (see SESSION_SWEEP_MS).
  */
 import { EventEmitter } from 'node:events';
-import type { NatsConnection } from '@nats-io/transport-node';
-import type { Connection, ConnectionEvents } from '../../connect.ts';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Connection, ConnectionEvents } from '../../connection.ts';
 import { describe } from '../../codec/marks.ts';
-import { CallTimeoutError, ChannelClosedError, NoSuchServiceError, UnsupportedError } from '../../errors.ts';
+import { CallTimeoutError, ChannelClosedError, NoSuchServiceError } from '../../errors.ts';
 import { checkMs, checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
 import type { CallKind } from '../../protocol.ts';
+import { governedStats, peerGovernor, sideGovernor, type SideGovernor } from '../../rpc/govern.ts';
 import { Peer, type CallOptions } from '../../rpc/peer.ts';
+import type { MetricsSnapshot } from '../../metrics/metrics.ts';
 import { createRemote, type Remote, type RemoteTarget } from '../../rpc/remote.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, refuseUnsupported, type NatsModule } from './client.ts';
 import { watchDrops } from './drops.ts';
-import type { Hello } from './serve.ts';
-import { checkServiceName, checkVersion, helloSubject } from './subjects.ts';
+import { announceSubject, checkServiceName, type Announcement, type Hello, checkVersion, directHelloSubject, helloSubject, versionMatches } from './subjects.ts';
 
 /** How often a session checks that its instance is alive. */
 export const HEARTBEAT_MS = 500;
@@ -59,6 +60,13 @@ export interface NatsConnectOptions extends PeerSettings {
   sessions?: number;
   /** Milliseconds a hello may take. Default 5,000. */
   connectTimeout?: number;
+  /**
+   * Most instances this client keeps sessions with. When an instance it has
+   * no session with announces itself, the client opens one with it (moving a
+   * session off an instance that has two, else adding one) until it holds
+   * sessions with this many. Default 16.
+   */
+  maxInstances?: number;
 }
 
 const NATS_CONNECT_OPTIONS = {
@@ -69,6 +77,7 @@ const NATS_CONNECT_OPTIONS = {
   idempotent: true,
   sessions: true,
   connectTimeout: true,
+  maxInstances: true,
 } as const satisfies OptionNames<NatsConnectOptions>;
 
 /**
@@ -110,7 +119,7 @@ export async function connectNats<T>(options: NatsConnectOptions): Promise<NatsS
   refuseUnsupported('connect', options);
   checkServiceName('connect', options?.service);
   checkPeerSettings('connect', options);
-  const { nats: nc, version, idempotent = [], sessions = 3, connectTimeout = 5_000 } = options;
+  const { nats: nc, version, idempotent = [], sessions = 3, connectTimeout = 5_000, maxInstances = 16 } = options;
   if (typeof nc?.request !== 'function' || typeof nc?.subscribe !== 'function') {
     throw new TypeError(`connect() option nats must be a NATS connection, got ${describe(nc)}`);
   }
@@ -118,10 +127,13 @@ export async function connectNats<T>(options: NatsConnectOptions): Promise<NatsS
   checkMs('connect', 'connectTimeout', connectTimeout);
   if (!(connectTimeout > 0)) throw new TypeError(`connect() option connectTimeout must be a positive number of milliseconds, got ${connectTimeout}`);
   if (!Number.isInteger(sessions) || sessions < 1 || sessions > 64) throw new TypeError(`connect() option sessions must be a whole number from 1 to 64, got ${describe(sessions)}`);
+  if (!Number.isInteger(maxInstances) || maxInstances < 1 || maxInstances > 256) {
+    throw new TypeError(`connect() option maxInstances must be a whole number from 1 to 256, got ${describe(maxInstances)}`);
+  }
   if (!Array.isArray(idempotent) || idempotent.some((m) => typeof m !== 'string')) {
     throw new TypeError(`connect() option idempotent must be an array of method names, got ${describe(idempotent)}`);
   }
-  const client = new NatsClient<T>(options, await loadNats());
+  const client = new NatsClient<T>(options, await loadNats(), sideGovernor('connect', options));
   try {
     await client.open(sessions);
   } catch (err) {
@@ -141,15 +153,24 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
   private readonly stopWatching: () => void;
   private readonly retried: ReadonlySet<string>;
   private readonly wanted: number;
+  /** Instances announcing themselves: one this client has no session with gets one. */
+  private readonly announcements: Subscription;
+  /** A session is being opened with an instance that announced itself (one at a time). */
+  private moving = false;
+  /** Sessions moved off an instance, closing once nothing uses them. */
+  private readonly shedding = new Set<Session>();
 
   constructor(
     private readonly options: NatsConnectOptions,
     private readonly nats: NatsModule,
+    /** Middleware and metrics around the calls of every session. */
+    private readonly governor: SideGovernor | undefined,
   ) {
     super();
     this.retried = new Set(options.idempotent ?? []);
     this.wanted = options.sessions ?? 3;
     this.api = createRemote<T>(this, 0);
+    this.announcements = options.nats.subscribe(announceSubject(options.service), { callback: (_err, m) => this.found(m.string()) });
     this.stopWatching = watchDrops(options.nats, () => {
       const cause = new ChannelClosedError(`the NATS connection lost its server: calls in flight to service '${options.service}' may be lost`);
       for (const s of [...this.live]) s.fail(cause);
@@ -219,6 +240,55 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     return opening;
   }
 
+  /**
+   * An instance announced itself. One this client has no session with gets
+   * one, hello'd directly: a session moves to it off an instance holding two
+   * or more, or is added while the client holds sessions with fewer than
+   * maxInstances. So a running client uses an instance that starts within a
+   * round trip of its announcement (at worst ANNOUNCE_MS, when it missed it).
+   */
+  private found(text: string): void {
+    if (this.closing || this.moving || this.live.length === 0) return;
+    let a: Partial<Announcement>;
+    try {
+      a = JSON.parse(text) as Partial<Announcement>;
+    } catch {
+      return;
+    }
+    if (typeof a?.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(a.id) || typeof a.version !== 'string' || !versionMatches(a.version, this.options.version)) return;
+    const held = new Set(this.live.map((s) => s.id));
+    if (held.has(a.id) || held.size >= (this.options.maxInstances ?? 16)) return;
+    this.moving = true;
+    this.hello(a.id)
+      .then((s) => {
+        if (this.closing) return void s.close();
+        if (this.adopt(s) && this.live.length > this.wanted) this.shed();
+      })
+      // An instance that went again, refused us, or an announcement no instance made: the sessions we have go on.
+      .catch(() => {})
+      .finally(() => (this.moving = false));
+  }
+
+  /** Takes the least busy session of the instance holding the most out of rotation, and closes it once nothing uses it. */
+  private shed(): void {
+    const count = new Map<string, number>();
+    for (const s of this.live) count.set(s.id, (count.get(s.id) ?? 0) + 1);
+    let victim: Session | undefined;
+    for (const s of this.live) {
+      if (count.get(s.id)! < 2) continue;
+      const better = !victim || count.get(s.id)! > count.get(victim.id)! || (count.get(s.id) === count.get(victim.id) && s.peer.pendingCalls < victim.peer.pendingCalls);
+      if (better) victim = s;
+    }
+    if (!victim || !this.retire(victim)) return;
+    // Its calls out are answered first; a proxy or callback still in use keeps it open (and heartbeating) until released.
+    const s = victim;
+    this.shedding.add(s);
+    s.peer.onClose(() => this.shedding.delete(s));
+    const closeIfIdle = (): void => void (!s.peer.isBusy && s.close());
+    s.peer.onActivity(closeIfIdle);
+    closeIfIdle();
+  }
+
   call(handle: number, kind: CallKind, path: string[], args?: unknown[], opts?: CallOptions): Promise<unknown> {
     const picked = this.pick();
     // The common call costs no promise of its own: only one that may be made again needs the loop.
@@ -244,18 +314,19 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     if (handle === 0) void this.close();
   }
 
-  stats(): never {
-    throw new UnsupportedError('metrics are not recorded for connections over NATS yet; the instances answer $SRV.STATS');
+  stats(): MetricsSnapshot {
+    return governedStats('connect', this.governor).stats();
   }
 
-  metrics(): never {
-    return this.stats();
+  metrics(labels?: Readonly<Record<string, string>>): string {
+    return governedStats('connect', this.governor).metrics(labels);
   }
 
   async close(): Promise<void> {
     this.closing = true;
     this.stopWatching();
-    await Promise.all(this.live.splice(0).map((s) => s.close()));
+    this.announcements.unsubscribe();
+    await Promise.all([...this.live.splice(0), ...this.shedding].map((s) => s.close()));
     await this.opening?.catch(() => {});
   }
 
@@ -280,10 +351,10 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     }
   }
 
-  /** A hello to the queue group, then a session with the instance that answered. */
-  private async hello(): Promise<Session> {
+  /** A hello to the queue group (or to instance `to` alone), then a session with the instance that answered. */
+  private async hello(to?: string): Promise<Session> {
     const { nats: nc, service, version, connectTimeout = 5_000, timeout, transferHandlers } = this.options;
-    const subject = helloSubject(service, version);
+    const subject = to === undefined ? helloSubject(service, version) : directHelloSubject(service, to);
     const which = version === undefined ? '' : ` of version ${version}`;
     // Subscribed before the hello: the instance may speak (a drain) as soon as it has answered.
     const inbox = this.nats.createInbox();
@@ -309,7 +380,8 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
     }
     const label = `instance ${hello.id} of ${service}`;
     const channel = (transport = new NatsTransport(nc, this.nats.headers, hello.subject, inbox, label));
-    const peer = new Peer(channel, { timeout, transferHandlers });
+    const peer = new Peer(channel, { timeout, transferHandlers, governor: peerGovernor('client', this.governor) });
+    const bytes = this.governor?.metrics?.countBytes(() => ({ bytesIn: channel.bytesIn, bytesOut: channel.bytesOut }));
     const ping = this.nats.headers();
     ping.set(PING_HEADER, inbox);
     const heartbeat = setInterval(() => {
@@ -344,6 +416,7 @@ class NatsClient<T> extends EventEmitter<ConnectionEvents> implements NatsServic
       channel.sayDrain('stopped');
     };
     peer.onClose((cause) => {
+      bytes?.retire();
       clearInterval(heartbeat);
       sub.unsubscribe();
       if (!this.retire(session) || this.closing) return;

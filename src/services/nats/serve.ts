@@ -6,21 +6,22 @@
  * the client's own inbox. Callbacks, proxies and everything else the peer
  * does work there unchanged, pinned to this instance.
  */
-import type { Msg } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { describe } from '../../codec/marks.ts';
 import { ChannelClosedError } from '../../errors.ts';
 import { checkOptionNames, checkPeerSettings, PEER_OPTIONS, type OptionNames, type PeerSettings } from '../../options.ts';
+import type { MetricsSnapshot } from '../../metrics/metrics.ts';
+import { governedStats, peerGovernor, sideGovernor } from '../../rpc/govern.ts';
 import { Peer } from '../../rpc/peer.ts';
 import { BYE_HEADER, NatsTransport, PING_HEADER } from '../../transport/nats.ts';
 import { loadNats, refuseUnsupported } from './client.ts';
 import { watchDrops } from './drops.ts';
-import type { NatsConnectOptions } from './connect.ts';
 import { answerMicro, type MicroCounters } from './micro.ts';
-import { checkServiceName, checkVersion, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
+import { announceSubject, checkServiceName, type Announcement, type Hello, checkVersion, directHelloSubject, helloSubject, helloSubjects, sessionSubject } from './subjects.ts';
 
 export interface NatsServeOptions extends PeerSettings {
   /** The caller's own NATS connection (its servers, auth and TLS are theirs). */
-  nats: NatsConnectOptions['nats'];
+  nats: NatsConnection;
   /** This instance's version, reported to discovery and matched by connect()'s version. Default '0.0.0'. */
   version?: string;
   /** Strings reported to discovery. */
@@ -49,6 +50,10 @@ export interface NatsService {
   readonly address: string;
   /** Clients with a session on this instance now. */
   readonly sessions: number;
+  /** Per-method figures of the calls served (and made back to clients), bytes in and out, over every session (needs `metrics`). */
+  stats(): MetricsSnapshot;
+  /** The same in the Prometheus text exposition format, `labels` on every sample (needs `metrics`). */
+  metrics(labels?: Readonly<Record<string, string>>): string;
   /**
    * Leaves the queue group and discovery at once (no new session comes
    * here), asks every client to send no more calls, lets the calls they sent
@@ -57,11 +62,12 @@ export interface NatsService {
   close(): Promise<void>;
 }
 
-/** What an instance answers a hello with. */
-export interface Hello {
-  id: string;
-  subject: string;
-}
+/**
+ * How often an instance announces itself again after the announcement it
+ * makes on start: the bound on how late a running client that missed that
+ * one (its connection was reconnecting) learns of the instance.
+ */
+export const ANNOUNCE_MS = 5_000;
 
 /** How long a closing instance waits for a client to confirm it has stopped sending (a client that never does is gone). */
 const DRAIN_WAIT_MS = 2_000;
@@ -104,6 +110,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
   }
   if (typeof description !== 'string') throw new TypeError(`serve() option description must be a string, got ${describe(description)}`);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new TypeError(`serve() option maxSessions must be a positive whole number, got ${describe(maxSessions)}`);
+  const governor = sideGovernor('serve', options, undefined, api);
   const { headers, nuid } = await loadNats();
   const id = nuid.next();
   const mine = sessionSubject(name, id);
@@ -113,8 +120,10 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
 
   const open = (inbox: string): void => {
     const transport = new NatsTransport(nc, headers, inbox, undefined, `client ${inbox}`);
-    const peer = new Peer(transport, { timeout, transferHandlers });
+    const peer = new Peer(transport, { timeout, transferHandlers, governor: peerGovernor('server', governor) });
     peer.expose(api);
+    const bytes = governor?.metrics?.countBytes(() => ({ bytesIn: transport.bytesIn, bytesOut: transport.bytesOut }));
+    peer.onClose(() => bytes?.retire());
     const stopped = new Promise<void>((resolve) => (transport.ondrain = () => resolve()));
     sessions.set(inbox, { peer, transport, stopped, quiet: false });
     peer.onClose(() => sessions.delete(inbox));
@@ -139,6 +148,7 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     counters.processingNs += Number(process.hrtime.bigint() - t0);
   };
   const hellos = helloSubjects(name, version).map((subject) => nc.subscribe(subject, { queue: name, callback: answerHello }));
+  hellos.push(nc.subscribe(directHelloSubject(name, id), { callback: answerHello }));
 
   const session = nc.subscribe(mine, {
     callback: (_err, m: Msg) => {
@@ -191,6 +201,14 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
 
   // Resolve once the server knows our subscriptions, so a hello sent next (from any connection) finds us.
   await nc.flush();
+  // Clients already running learn of us this way (a hello to the queue group would reach us only by chance).
+  const announcement = JSON.stringify({ id, version } satisfies Announcement);
+  const announce = (): void => {
+    if (!closing && !nc.isClosed()) nc.publish(announceSubject(name), announcement);
+  };
+  announce();
+  const announcing = setInterval(announce, ANNOUNCE_MS);
+  announcing.unref();
   return {
     name,
     id,
@@ -198,8 +216,11 @@ export async function serveNats(name: string, api: unknown, options: NatsServeOp
     get sessions() {
       return sessions.size;
     },
+    stats: () => governedStats('serve', governor).stats(),
+    metrics: (labels) => governedStats('serve', governor).metrics(labels),
     close() {
       closing ??= (async () => {
+        clearInterval(announcing);
         for (const s of [...hellos, ...micro]) s.unsubscribe();
         await Promise.all([...sessions.values()].map((s) => drain(s, `instance ${id} of ${name} closed`)));
         clearInterval(sweep);

@@ -1,4 +1,4 @@
-/** The NATS subjects a farcall service uses, in one place. */
+/** The NATS subjects a farcall service uses, and what its instances say on them, in one place. */
 import { describe } from '../../codec/marks.ts';
 
 /** Checks a service name: NATS subject tokens cannot hold spaces, dots or wildcards. */
@@ -28,5 +28,30 @@ export function helloSubjects(name: string, version: string): string[] {
   return [helloSubject(name), ...parts.map((_, i) => helloSubject(name, parts.slice(0, i + 1).join('.')))];
 }
 
+/**
+ * Where instances announce themselves (on start, then every ANNOUNCE_MS), so
+ * clients already running learn of an instance they have no session with.
+ */
+export const announceSubject = (name: string): string => `farcall.${name}.up`;
+
+/** Where one instance takes a hello meant for it alone (a client moving a session to it). */
+export const directHelloSubject = (name: string, id: string): string => `farcall.${name}.${id}.hello`;
+
+/** Whether an instance of `version` serves a client asking for `wanted` (whole leading parts, as the hello subjects match). */
+export const versionMatches = (version: string, wanted: string | undefined): boolean =>
+  wanted === undefined || version === wanted || version.startsWith(`${wanted}.`);
+
 /** Where one instance receives its clients' session messages. */
 export const sessionSubject = (name: string, id: string): string => `farcall.${name}.${id}`;
+
+/** What an instance announces on announceSubject(name). */
+export interface Announcement {
+  id: string;
+  version: string;
+}
+
+/** What an instance answers a hello with. */
+export interface Hello {
+  id: string;
+  subject: string;
+}
