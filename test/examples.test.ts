@@ -4,14 +4,28 @@ import { fileURLToPath } from 'node:url';
 import { promisify, stripVTControlCharacters } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ahead, limiter } from './limit.ts';
 
 const run = promisify(execFile);
 
-async function example(file: string): Promise<string> {
+async function runExample(file: string): Promise<string> {
   const path = fileURLToPath(new URL(`../examples/${file}`, import.meta.url));
   const { stdout } = await run(process.execPath, ['--import', 'tsx', path], { timeout: 60_000 });
   return stripVTControlCharacters(stdout);
 }
+
+// The examples share nothing (each makes its own temp dir): they run two at a time, started before the first test.
+const slot = limiter(2);
+const runs = new Map<string, Promise<string>>();
+function example(file: string): Promise<string> {
+  let p = runs.get(file);
+  if (!p) runs.set(file, (p = ahead(slot(() => runExample(file)))));
+  return p;
+}
+
+test.before(() => {
+  for (const f of ['tour.ts', 'worker/main.ts', 'sibling/main.ts', 'daemon/demo.ts', 'services/demo.ts', 'records/main.ts', 'tracing/main.ts']) void example(f);
+});
 
 test('tour (npm start): every boundary shows a callback, a transfer and an error, then the cost table', async () => {
   const out = await example('tour.ts');

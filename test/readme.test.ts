@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { builtPackage, compile, repo, tsxCli } from './built-package.ts';
+import { limiter } from './limit.ts';
 
 const RUN_TIMEOUT_MS = 30_000;
 const FILE_HEADER = /^\/\/ ([\w.-]+\.(?:[mc]?ts|[mc]?js))(?:(?::| —| -).*)?$/;
@@ -108,27 +109,28 @@ test('every README and docs snippet compiles (strict tsc) and runs under tsx and
     mkdirSync(dir, { recursive: true });
     for (const f of b.files) writeFileSync(join(dir, f.name), f.text);
   });
-  const errors = await compile(root);
+  const compiled = compile(root);
+  // Two at a time (each waits on workers and processes it starts), the tsx runs while tsc compiles: far within the timeout even on a busy machine.
+  const slot = limiter(2);
+  const runBlock = async (b: Block, i: number): Promise<string[]> => {
+    const failures: string[] = [];
+    const attempt = async (how: string, args: string[], cwd: string): Promise<void> => {
+      const failed = await slot(() => runProgram(args, cwd));
+      if (failed) failures.push(`${b.where} (the block's ${b.main}) ${how}: ${failed}`);
+    };
+    const main = b.main.replace(/\.ts$/, '');
+    if (b.lang === 'js') await attempt('under node', [`${main}.js`], join(root, 'src', `b${i}`));
+    else {
+      await attempt('under tsx', [tsxCli, `${main}.ts`], join(root, 'src', `b${i}`));
+      if (!(await compiled)) await attempt('built, under node', [`${main}.js`], join(root, 'js', `b${i}`));
+    }
+    return failures;
+  };
+  const runs = await Promise.all(blocks.map(runBlock));
+  const errors = await compiled;
   const failures: string[] = [];
   if (errors) failures.push(`tsc (strict) rejects snippets:\n${indent(locateTscErrors(errors).trim())}`);
-  // One at a time: programs that start workers and processes, run side by side on a busy machine, would race the timeout.
-  for (const [i, b] of blocks.entries()) {
-    {
-      const main = b.main.replace(/\.ts$/, '');
-      const runs: Array<[string, string[], string]> =
-        b.lang === 'ts'
-          ? [
-              ['under tsx', [tsxCli, `${main}.ts`], join(root, 'src', `b${i}`)],
-              ['built, under node', [`${main}.js`], join(root, 'js', `b${i}`)],
-            ]
-          : [['under node', [`${main}.js`], join(root, 'src', `b${i}`)]];
-      for (const [how, args, cwd] of runs) {
-        if (how.startsWith('built') && errors) continue;
-        const failed = await runProgram(args, cwd);
-        if (failed) failures.push(`${b.where} (the block's ${b.main}) ${how}: ${failed}`);
-      }
-    }
-  }
+  failures.push(...runs.flat());
   assert.ok(failures.length === 0, `${failures.length} snippet run(s) failed:\n${failures.join('\n')}`);
 });
 

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { CallTimeoutError, ChannelClosedError, ModuleNotFoundError, NotCloneableError, createSyncFn, type SyncFn } from '../../src/index.ts';
 import { SpinBudget } from '../../src/pool/sync-channel.ts';
 import type * as tasks from '../fixtures/pool/sync-tasks.ts';
+import { ahead } from '../limit.ts';
 
 const TASKS = new URL('../fixtures/pool/sync-tasks.ts', import.meta.url);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,6 +29,20 @@ const later = createSyncFn<typeof tasks.later>(TASKS, 'later');
 
 test.after(async () => {
   await Promise.all([add.close(), echo.close(), later.close()]);
+});
+
+// The idle-CPU program (sync-idle.ts) needs seconds of its own and nothing of this thread, which the tests
+// below block: it starts before them, and its test, near the end, reads its figures.
+let idleRun: Promise<string>;
+test.before(() => {
+  const script = fileURLToPath(new URL('../fixtures/pool/sync-idle.ts', import.meta.url));
+  idleRun = ahead(
+    new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', script], { timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      );
+    }),
+  );
 });
 
 test('the default export answers synchronously', () => {
@@ -295,12 +310,7 @@ test('the spin adapts: full while it catches the other side, halved when it runs
 test('an idle worker uses no CPU once its spin bound has passed', async () => {
   // In a process of its own, so that only this worker and its caller are counted. A worker still
   // spinning would use ~100 % of a CPU; one parked uses none (the rest is the process's own timers).
-  const script = fileURLToPath(new URL('../fixtures/pool/sync-idle.ts', import.meta.url));
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', script], { timeout: 30_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    );
-  });
+  const out = await idleRun;
   const shares = JSON.parse(out.trim().split('\n').pop()!) as number[];
   assert.is(shares.length, 2);
   for (const [i, share] of shares.entries()) {
