@@ -9,61 +9,72 @@
 import { MAX_DEPTH, tooDeep } from './limits.ts';
 
 /**
- * Objects visited before the cheap walk gives up on its answer. It keeps no
- * record of what it saw, so a shared object is walked once per reference
- * and a cycle looks infinitely deep; past this many visits, or at the depth
- * limit, the sound walk decides.
+ * Objects visited before the walk starts to record what it saw. Without a
+ * record, a small message costs no Set; but a shared object is walked once
+ * per reference (a DAG can have exponentially many paths) and a cycle looks
+ * infinitely deep. So past this many visits every object is recorded and
+ * walked once, and an answer of "too deep" is checked by a walk that
+ * records from the start.
  */
-const CHEAP_VISITS = 2000;
+const CHEAP_VISITS = 1000;
 
 let visits = 0;
+let seen: Set<object> | undefined;
 
 /** True when `value` nests objects deeper than MAX_DEPTH levels, as structured clone would write them. */
 export function nestsTooDeep(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   visits = 0;
-  if (!cheapTooDeep(value, 1)) return false;
-  return soundTooDeep(value, 1, new Set());
-}
-
-/** False when the walk ended within its visits and depth; true when unsure. */
-function cheapTooDeep(o: object, depth: number): boolean {
-  if (depth > MAX_DEPTH || ++visits > CHEAP_VISITS) return true;
-  for (const child of childrenOf(o)) {
-    if (typeof child === 'object' && child !== null && cheapTooDeep(child, depth + 1)) return true;
+  seen = undefined;
+  try {
+    if (!deeper(value, 1)) return false;
+    seen = new Set();
+    return deeper(value, 1);
+  } finally {
+    seen = undefined;
   }
-  return false;
 }
 
 /**
  * Each object counts at its first encounter in the order structured clone
- * writes them, where it is written whole; later ones are references.
+ * writes them, where it is written whole; later ones are references. What
+ * it writes inside: elements, entries, own enumerable values; nothing of
+ * buffers and other leaves.
  */
-function soundTooDeep(o: object, depth: number, seen: Set<object>): boolean {
+function deeper(o: object, depth: number): boolean {
   if (depth > MAX_DEPTH) return true;
-  seen.add(o);
-  for (const child of childrenOf(o)) {
-    if (typeof child === 'object' && child !== null && !seen.has(child) && soundTooDeep(child, depth + 1, seen)) return true;
+  if (seen !== undefined) {
+    if (seen.has(o)) return false;
+    seen.add(o);
+  } else if (++visits > CHEAP_VISITS) seen = new Set([o]);
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const c: unknown = o[i];
+      if (typeof c === 'object' && c !== null && deeper(c, depth + 1)) return true;
+    }
+    return false;
+  }
+  const proto = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) {
+    if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) return false;
+    if (o instanceof Map) {
+      for (const [k, v] of o) {
+        if (typeof k === 'object' && k !== null && deeper(k, depth + 1)) return true;
+        if (typeof v === 'object' && v !== null && deeper(v, depth + 1)) return true;
+      }
+      return false;
+    }
+    if (o instanceof Set) {
+      for (const v of o) if (typeof v === 'object' && v !== null && deeper(v, depth + 1)) return true;
+      return false;
+    }
+  }
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) {
+    const c: unknown = (o as Record<string, unknown>)[keys[i]!];
+    if (typeof c === 'object' && c !== null && deeper(c, depth + 1)) return true;
   }
   return false;
-}
-
-const NONE: readonly unknown[] = [];
-
-/** What structured clone writes inside `o`: elements, entries, own enumerable values; nothing of buffers and other leaves. */
-function childrenOf(o: object): Iterable<unknown> {
-  if (Array.isArray(o)) return o;
-  if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) return NONE;
-  if (o instanceof Map) return mapChildren(o);
-  if (o instanceof Set) return o.values();
-  return Object.values(o);
-}
-
-function* mapChildren(m: Map<unknown, unknown>): Iterable<unknown> {
-  for (const [k, v] of m) {
-    yield k;
-    yield v;
-  }
 }
 
 /** The error a value too deep to send fails with: named as structured clone's own, so callers see one kind of clone failure. */
