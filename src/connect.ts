@@ -40,7 +40,8 @@ export interface ConnectOptions extends PeerSettings, StreamLimits {
   auth?: ClientAuth;
   /**
    * Milliseconds between keep-alive pings, so that a server's idleTimeout
-   * does not close a connection that is only quiet. Default 10,000; 0 sends none.
+   * does not close a connection that is only quiet. Sent only to a server
+   * whose hello says it understands them. Default 10,000; 0 sends none.
    */
   pingInterval?: number;
 }
@@ -173,7 +174,8 @@ class Client<T> extends EventEmitter<ConnectionEvents> implements Connection<T>,
     }
     this.peer = peer;
     this.socket = socket;
-    if (pingInterval > 0) {
+    // A server from before Ping would drop the connection on the first one.
+    if (pingInterval > 0 && transport.understands('ping')) {
       const pinger = setInterval(() => transport.send({ t: MsgType.Ping }, undefined, () => {}), pingInterval).unref();
       peer.onClose(() => clearInterval(pinger));
     }

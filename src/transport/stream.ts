@@ -91,11 +91,20 @@ const CLOSE_LINGER_MS = 1000;
  */
 interface Hello {
   farcall: number;
+  /** What this side understands beyond the messages of its protocol version (FEATURES). */
   features: string[];
   error?: unknown;
   /** Nonce and key id of a side that authenticates (transport/auth.ts). */
   auth?: unknown;
 }
+
+/**
+ * What a hello says this side understands. 'ping': Ping messages, which
+ * came after version 3 was fixed; a peer from before them drops the
+ * connection on one, so a client pings only a server that says 'ping'.
+ */
+export const FEATURES = ['ping'] as const;
+export type Feature = (typeof FEATURES)[number];
 
 /** Closes the other side caused (bad bytes, no hello, not reading), as opposed to a plain disconnect. */
 const faults = new WeakSet<Error>();
@@ -150,6 +159,8 @@ export class StreamTransport implements MessageTransport, BudgetMember {
   private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private readonly batch = new TickFlush(() => this.flush());
   private greeted = false;
+  /** The features the other side's hello named, once it came. */
+  private theirFeatures: readonly unknown[] = [];
   /** Hellos exchanged, proofs not yet: the next frame must be the other side's proof. */
   private authenticating = false;
   /** Bytes read so far: a server tells a silent connection by it. */
@@ -221,7 +232,12 @@ export class StreamTransport implements MessageTransport, BudgetMember {
       }, timeout);
       this.helloTimer.unref();
     }
-    this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [], ...options.auth?.hello() } satisfies Hello, undefined));
+    this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [...FEATURES], ...options.auth?.hello() } satisfies Hello, undefined));
+  }
+
+  /** True when the other side's hello said it understands `feature`. */
+  understands(feature: Feature): boolean {
+    return this.theirFeatures.includes(feature);
   }
 
   /** Who the other side proved to be: its key id, or its TLS certificate's subject. */
@@ -287,7 +303,7 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     if (typeof v !== 'object' || v === null || typeof (v as Hello).farcall !== 'number') {
       return this.fail(this.notFarcall(new ProtocolError('the first message is not a hello')));
     }
-    const { farcall: version, error } = v as Hello;
+    const { farcall: version, error, features } = v as Hello;
     if (version !== PROTOCOL_VERSION) {
       return this.fail(
         new ProtocolError(`protocol version mismatch: this side speaks farcall protocol ${PROTOCOL_VERSION}, the ${label} speaks farcall protocol ${version}`),
@@ -300,6 +316,8 @@ export class StreamTransport implements MessageTransport, BudgetMember {
       startFailures.add(err);
       return this.fail(err);
     }
+    // Anything but a list names nothing: the hello's shape is fixed, what it lists is not.
+    if (Array.isArray(features)) this.theirFeatures = features;
     const auth = this.options.auth;
     if (auth) return this.authStep(() => auth.onHello(v as Hello));
     if ((v as Hello).auth !== undefined) return this.fail(new AuthenticationError(`the ${label} uses authentication (option auth) and this side has none`));
