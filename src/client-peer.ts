@@ -25,7 +25,8 @@ export interface ClientPeerSettings extends PeerSettings, StreamLimits {
   auth?: ClientAuth;
   /**
    * Milliseconds between keep-alive pings, so that a server's idleTimeout
-   * does not close a connection that is only quiet. Default 10,000; 0 sends none.
+   * does not close a connection that is only quiet. Sent only to a server
+   * whose hello says it understands them. Default 10,000; 0 sends none.
    */
   pingInterval?: number;
 }
@@ -83,7 +84,8 @@ export async function openClientPeer(socket: net.Socket, settings: ClientPeerSet
     throw err;
   }
   const every = settings.pingInterval ?? 10_000;
-  if (every > 0) {
+  // A server from before Ping would drop the connection on the first one.
+  if (every > 0 && transport.understands('ping')) {
     const pinger = setInterval(() => transport.send({ t: MsgType.Ping }, undefined, () => {}), every).unref();
     peer.onClose(() => clearInterval(pinger));
   }

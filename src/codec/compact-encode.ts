@@ -2,7 +2,8 @@
 import { types } from 'node:util';
 import { COMPACT_MARK, Tag, VIEWS, type OutOfBand } from './compact.ts';
 import { ByteWriter, UNSUPPORTED } from './compact-writer.ts';
-import { MAX_DEPTH, tooDeep } from './limits.ts';
+import { MAX_DEPTH } from './limits.ts';
+import { tooDeepToSend } from './depth.ts';
 
 /** ArrayBuffers at least this big travel out of band (copied once) instead of inside the body. */
 const OUT_OF_BAND_MIN = 64 * 1024;
@@ -232,12 +233,6 @@ function writeObject(o: object): void {
   if (++w.depth > MAX_DEPTH) throw tooDeepToSend();
   writeNew(o);
   w.depth--;
-}
-
-function tooDeepToSend(): Error {
-  const err = new Error(`${tooDeep()}; it cannot be sent`);
-  err.name = 'DataCloneError';
-  return err;
 }
 
 function writeNew(o: object): void {

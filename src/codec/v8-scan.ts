@@ -19,6 +19,12 @@ class Scan {
   pos: number;
   left: number;
   version = 0;
+  /**
+   * The outer value's first members as far as read, when it is an array or
+   * object: enough to tell which call a refused body belonged to (its tag
+   * and id come first), as the compact decoder's partial value does.
+   */
+  head: unknown[] | Record<string, unknown> | undefined;
   constructor(
     readonly b: Uint8Array,
     start: number,
@@ -70,7 +76,34 @@ export function scanV8(body: Uint8Array, start: number, end: number, maxItems: n
     s.pos++;
     s.version = s.varint();
   }
-  value(s, 0, 1);
+  try {
+    value(s, 0, 1);
+  } catch (err) {
+    if (err instanceof DecodeRefused) err.partial = s.head;
+    throw err;
+  }
+}
+
+/** Members of the outer value kept in its head: a tuple's tag and id, an object's t and i. */
+const HEAD_MEMBERS = 2;
+const HEAD_KEYS = new Set(['t', 'i']);
+
+/** The small integer or one-byte string at the scan's position, without moving it; undefined for anything else. */
+function smallValue(s: Scan): number | string | undefined {
+  const at = s.pos;
+  const tag = s.peek();
+  let v: number | string | undefined;
+  if (tag === c('I') || tag === c('U')) {
+    s.pos++;
+    const n = s.varint();
+    v = tag === c('U') ? n : n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  } else if (tag === c('"')) {
+    s.pos++;
+    const n = s.varint();
+    if (n <= 8 && s.pos + n <= s.end) v = String.fromCharCode(...s.b.subarray(s.pos, s.pos + n));
+  }
+  s.pos = at;
+  return v;
 }
 
 /** One value and all it holds; `cost` is what each value counts as (more inside a Map or Set). */
@@ -118,11 +151,14 @@ function value(s: Scan, depth: number, cost: number): void {
       s.skip(s.varint());
       return;
     case 'o':
+      if (depth === 0) s.head = {};
       return members(s, depth, c('{'), 1, 1);
     case 'A':
-    case 'a':
-      s.varint();
+    case 'a': {
+      const length = s.varint();
+      if (depth === 0 && tag === c('A')) s.head = new Array<unknown>(Math.min(length, 16));
       return members(s, depth, tag === c('A') ? c('$') : c('@'), 2, 1);
+    }
     case ';':
       s.spend(MAP_COST - 1);
       return members(s, depth, c(':'), 1, MAP_COST);
@@ -139,7 +175,23 @@ function value(s: Scan, depth: number, cost: number): void {
 /** A container's members up to its end tag, then the end tag's `counts` varints. */
 function members(s: Scan, depth: number, endTag: number, counts: number, cost: number): void {
   if (depth + 1 > MAX_DEPTH) throw new DecodeRefused(tooDeep());
+  if (depth === 0 && s.head !== undefined) return headMembers(s, endTag, counts);
   while (s.peek() !== endTag) value(s, depth + 1, cost);
+  s.pos++;
+  for (let i = 0; i < counts; i++) s.varint();
+}
+
+/** The outer value's members, its first few kept in `s.head` (an object's as key, value, key, ...). */
+function headMembers(s: Scan, endTag: number, counts: number): void {
+  const head = s.head!;
+  let key: string | number | undefined;
+  for (let k = 0; s.peek() !== endTag; k++) {
+    if (Array.isArray(head)) {
+      if (k < HEAD_MEMBERS && k < head.length) head[k] = smallValue(s);
+    } else if (k % 2 === 0) key = smallValue(s);
+    else if (typeof key === 'string' && HEAD_KEYS.has(key)) head[key] = smallValue(s);
+    value(s, 1, 1);
+  }
   s.pos++;
   for (let i = 0; i < counts; i++) s.varint();
 }

@@ -1,5 +1,7 @@
 import { CallAbortedError, NotCloneableError } from '../errors.ts';
 import type { Describe } from '../codec/wire.ts';
+import { isTooDeep, nestsTooDeep } from '../codec/depth.ts';
+import { MAX_DEPTH } from '../codec/limits.ts';
 import { formatPath } from './path.ts';
 
 /** What a call's failures say: which value of which call, and why. */
@@ -27,6 +29,11 @@ export function notCloneable(values: unknown[], what: Describe, path: readonly s
   // postMessage throws it; cloning again to find the culprit would also run the getter again.
   if (!(err instanceof Error) || err.name !== 'DataCloneError') return err;
   const reason = err.message;
+  if (isTooDeep(err)) {
+    // Cloning a value this deep to find it could overflow the stack; measuring it cannot.
+    const i = Math.max(0, values.findIndex(nestsTooDeep));
+    return new NotCloneableError(`${what(i, path)} is nested deeper than ${MAX_DEPTH} levels, too deep to send`, { cause: err });
+  }
   for (let i = 0; i < values.length; i++) {
     try {
       structuredClone(values[i]);

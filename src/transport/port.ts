@@ -3,6 +3,7 @@ import { ChannelClosedError, ProtocolError } from '../errors.ts';
 import { MsgType, isPlainCall, isPlainReturn, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
+import { nestsTooDeep, tooDeepToSend } from '../codec/depth.ts';
 
 /**
  * comlink's endpoint shape: anything with postMessage and message events. A
@@ -110,6 +111,16 @@ export class PortTransport implements MessageTransport {
       onError(new ChannelClosedError(`${this.capabilities.label} is closed`), msg);
       return;
     }
+    try {
+      if (carriesTooDeep(msg)) {
+        onError(tooDeepToSend(), msg);
+        return;
+      }
+    } catch (err) {
+      // A getter of the value threw: postMessage would have thrown the same.
+      onError(err, msg);
+      return;
+    }
     this.queue.push({ msg, transfer, onError });
     this.batch.schedule();
   }
@@ -171,6 +182,19 @@ export class PortTransport implements MessageTransport {
     for (const d of this.detach.splice(0)) d();
     if (this.ep instanceof MessagePort && this.ep !== parentPort) this.ep.close();
   }
+}
+
+/**
+ * Whether a message's values nest too deep for the other thread to
+ * deserialize: that would lose the whole batch there, and the channel with
+ * it (see codec/depth.ts). Primitives, nearly every argument, cost a typeof.
+ */
+function carriesTooDeep(m: Message): boolean {
+  if (m.t === MsgType.Return) return nestsTooDeep(m.v);
+  if (m.t !== MsgType.Call && m.t !== MsgType.StreamData) return false;
+  const values = m.t === MsgType.Call ? m.a : m.v;
+  for (let i = 0; i < values.length; i++) if (nestsTooDeep(values[i])) return true;
+  return false;
 }
 
 /** Milliseconds of reading one batch after which replies stop waiting for the rest of it. */

@@ -2,14 +2,15 @@ import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeMessage } from '../codec/binary.ts';
 import { appendCompact } from '../codec/compact-encode.ts';
-import { decodeThrown, encodeThrown } from '../codec/error.ts';
-import { AuthenticationError, ChannelClosedError, ProtocolError } from '../errors.ts';
-import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameQueue, encodeFrame, frameSize, type Frame } from '../framing.ts';
+import { encodeThrown } from '../codec/error.ts';
+import { ChannelClosedError, ProtocolError } from '../errors.ts';
+import { DEFAULT_MAX_MESSAGE_SIZE, FrameDecoder, FrameQueue, frameSize, type Frame } from '../framing.ts';
 import { DEFAULT_MAX_ITEMS, DecodeRefused } from '../codec/limits.ts';
-import { MsgType, PROTOCOL_VERSION, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
+import { MsgType, fromTuple, ownLists, toTuple, type Message } from '../protocol.ts';
 import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabilities, TransportSink } from './types.ts';
 import { TickFlush } from './tick-flush.ts';
-import type { AuthStep, Handshake } from './auth.ts';
+import type { Handshake } from './auth.ts';
+import { Greeting, type Feature } from './handshake.ts';
 import type { BudgetMember, WriteBudget } from './write-budget.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
@@ -73,7 +74,6 @@ const FLUSH_FRAMES = 64;
  */
 const MIN_SPLIT = 4;
 const DEFAULT_MAX_WRITE_BUFFER = 256 * 1024 * 1024;
-const DEFAULT_HELLO_TIMEOUT = 10_000;
 /**
  * The first frame may be no larger than this: a hello is tens of bytes, and
  * bytes from something that is not a farcall peer (an HTTP request, a TLS
@@ -83,45 +83,13 @@ const MAX_HELLO_SIZE = 64 * 1024;
 /** How long a closed stream waits for the other side to take its last bytes. */
 const CLOSE_LINGER_MS = 1000;
 
-/**
- * The first frame each side sends; `features` lets later versions
- * negotiate. A side that could not start (a child whose module threw)
- * sends `error` instead of serving. This shape may never change, so that
- * any two versions can tell each other apart.
- */
-interface Hello {
-  farcall: number;
-  features: string[];
-  error?: unknown;
-  /** Nonce and key id of a side that authenticates (transport/auth.ts). */
-  auth?: unknown;
-}
+export { failedHello, isStartFailure } from './handshake.ts';
 
 /** Closes the other side caused (bad bytes, no hello, not reading), as opposed to a plain disconnect. */
 const faults = new WeakSet<Error>();
 const blame = <E extends Error>(err: E): E => (faults.add(err), err);
 /** True when `err` closed a stream because the other side broke the protocol or its limits. */
 export const isPeerFault = (err: Error): boolean => faults.has(err) || err instanceof ProtocolError;
-
-/** The other side said in its hello that it could not start; `cause` is what it threw. */
-const startFailures = new WeakSet<Error>();
-export const isStartFailure = (err: Error): boolean => startFailures.has(err);
-
-/**
- * The frames a side that failed before it could serve sends in place of
- * its hello, so the other side learns why rather than only that it closed.
- */
-export function failedHello(thrown: unknown): Uint8Array {
-  const { body, buffers } = encodeMessage({ farcall: PROTOCOL_VERSION, features: [], error: encodeThrown(thrown) } satisfies Hello, undefined);
-  return Buffer.concat(encodeFrame(body, buffers));
-}
-
-/** Bytes as hex and as text, to show what a peer that is not farcall sent. */
-function preview(bytes: Uint8Array): string {
-  const hex = Buffer.from(bytes).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-  const text = Buffer.from(bytes).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-  return `${hex} ("${text}")`;
-}
 
 /**
  * A byte stream (socket, pipe) as a message transport: length-prefixed
@@ -146,16 +114,11 @@ export class StreamTransport implements MessageTransport, BudgetMember {
   private flushAt = FLUSH_FRAMES;
   private sending = false;
   private reentered: Array<{ msg: Message; transfer: readonly Transferable[] | undefined; onError: SendErrorHandler }> | undefined;
-  /** The first bytes received, kept until the hello to describe a peer that is not farcall. */
-  private firstBytes: Uint8Array | undefined = new Uint8Array(0);
   private readonly batch = new TickFlush(() => this.flush());
-  private greeted = false;
-  /** Hellos exchanged, proofs not yet: the next frame must be the other side's proof. */
-  private authenticating = false;
+  private readonly greeting: Greeting;
   /** Bytes read so far: a server tells a silent connection by it. */
   received = 0;
   private closed = false;
-  private helloTimer: NodeJS.Timeout | undefined;
   private settleReady!: (err?: Error) => void;
   private readonly detach: Array<() => void> = [];
 
@@ -175,6 +138,24 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     });
     // Whoever needs the handshake awaits `ready`; a failure is also reported through the sink.
     this.ready.catch(() => {});
+    this.greeting = new Greeting(
+      {
+        write: (frame) => this.write(frame),
+        fail: (err) => this.fail(err),
+        refused: (err) => {
+          this.settleReady(err);
+          const sink = this.sink;
+          this.close();
+          sink?.close(err);
+        },
+        opened: () => {
+          this.decoder.limit = this.maxMessageSize;
+          this.settleReady();
+        },
+      },
+      options.label,
+      options.auth,
+    );
   }
 
   start(sink: TransportSink): void {
@@ -184,16 +165,14 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     this.on(readable, 'data', (chunk: Uint8Array) => {
       if (this.closed) return;
       this.received += chunk.byteLength;
-      if (this.firstBytes && this.firstBytes.byteLength < 16) {
-        this.firstBytes = Buffer.concat([this.firstBytes, chunk.subarray(0, 16 - this.firstBytes.byteLength)]);
-      }
+      if (!this.greeting.done) this.greeting.received(chunk);
       try {
         this.framesRead = 0;
         this.decoder.push(chunk);
         this.flushAt = this.framesRead >= 2 * MIN_SPLIT ? Math.min(FLUSH_FRAMES, this.framesRead >> 1) : FLUSH_FRAMES;
       } catch (err) {
         const problem = err instanceof ProtocolError ? err : new ProtocolError(`bad data from the ${label}`, { cause: err });
-        this.fail(this.greeted ? problem : this.notFarcall(problem));
+        this.fail(this.greeting.done ? problem : this.greeting.notFarcall(problem));
       }
     });
     let sawEnd = false;
@@ -213,15 +192,12 @@ export class StreamTransport implements MessageTransport, BudgetMember {
       this.on(writable, 'error', broken);
       this.on(writable, 'close', ended);
     }
-    const timeout = options.helloTimeout ?? DEFAULT_HELLO_TIMEOUT;
-    if (Number.isFinite(timeout)) {
-      this.helloTimer = setTimeout(() => {
-        const sent = this.firstBytes?.byteLength ? `; its first bytes: ${preview(this.firstBytes)}` : '';
-        this.fail(new ProtocolError(`the ${label} sent no hello within ${timeout} ms${sent}`));
-      }, timeout);
-      this.helloTimer.unref();
-    }
-    this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [], ...options.auth?.hello() } satisfies Hello, undefined));
+    this.greeting.start(options.helloTimeout);
+  }
+
+  /** True when the other side's hello said it understands `feature`. */
+  understands(feature: Feature): boolean {
+    return this.greeting.understands(feature);
   }
 
   /** Who the other side proved to be: its key id, or its TLS certificate's subject. */
@@ -232,15 +208,6 @@ export class StreamTransport implements MessageTransport, BudgetMember {
   private destroyedHere(): ChannelClosedError {
     return new ChannelClosedError(`the connection to the ${this.options.label} was destroyed on this side: its socket was destroyed by code in this process`);
   }
-
-  /** Whatever went wrong before a hello, the clear story is that the other side does not speak farcall. */
-  private notFarcall(err: Error): ProtocolError {
-    return new ProtocolError(
-      `the ${this.options.label} is not a farcall peer: it did not start with a farcall hello (its first bytes: ${preview(this.firstBytes!)})`,
-      { cause: err },
-    );
-  }
-
 
   private on(emitter: Readable | Writable, event: string, fn: (...args: any[]) => void): void {
     emitter.on(event, fn);
@@ -254,10 +221,10 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     try {
       value = decodeMessage(bytes, buffers, start, end, this.maxItems);
     } catch (err) {
-      if (err instanceof DecodeRefused && this.greeted && this.refuse(err)) return;
+      if (err instanceof DecodeRefused && this.greeting.done && this.refuse(err)) return;
       throw err;
     }
-    if (!this.greeted) return this.authenticating ? this.proof(value) : this.hello(value);
+    if (!this.greeting.done) return this.greeting.receive(value);
     this.sink!.message(fromTuple(value) as Message);
   }
 
@@ -279,70 +246,6 @@ export class StreamTransport implements MessageTransport, BudgetMember {
       return true;
     }
     return false;
-  }
-
-  /** Fails the stream itself (rather than throwing) so its reasons are not taken for undecodable bytes. */
-  private hello(v: unknown): void {
-    const label = this.options.label;
-    if (typeof v !== 'object' || v === null || typeof (v as Hello).farcall !== 'number') {
-      return this.fail(this.notFarcall(new ProtocolError('the first message is not a hello')));
-    }
-    const { farcall: version, error } = v as Hello;
-    if (version !== PROTOCOL_VERSION) {
-      return this.fail(
-        new ProtocolError(`protocol version mismatch: this side speaks farcall protocol ${PROTOCOL_VERSION}, the ${label} speaks farcall protocol ${version}`),
-      );
-    }
-    if (error !== undefined) {
-      const thrown = decodeThrown(error);
-      const message = thrown instanceof Error ? thrown.message : String(thrown);
-      const err = new ChannelClosedError(`the ${label} failed to start: ${message}`, { cause: thrown });
-      startFailures.add(err);
-      return this.fail(err);
-    }
-    const auth = this.options.auth;
-    if (auth) return this.authStep(() => auth.onHello(v as Hello));
-    if ((v as Hello).auth !== undefined) return this.fail(new AuthenticationError(`the ${label} uses authentication (option auth) and this side has none`));
-    this.open();
-  }
-
-  private proof(v: unknown): void {
-    const refused = (v as Hello | null)?.error;
-    // Only a server refuses; from a client this is no proof, and onProof says so.
-    if (refused !== undefined && this.options.auth!.role === 'client') {
-      const err = decodeThrown(refused);
-      return this.fail(err instanceof AuthenticationError ? err : new AuthenticationError('the server refused the credentials'));
-    }
-    this.authStep(() => this.options.auth!.onProof(v));
-  }
-
-  private authStep(step: () => AuthStep): void {
-    let next: AuthStep;
-    try {
-      next = step();
-    } catch (err) {
-      if (this.options.auth!.role === 'client') return this.fail(err as Error);
-      // The client hears only that it was refused, after a clean close; this side's 'clientError' says why.
-      const refusal = encodeThrown(new AuthenticationError('the server refused the credentials'), false);
-      this.write(encodeMessage({ farcall: PROTOCOL_VERSION, features: [], error: refusal } satisfies Hello, undefined));
-      this.settleReady(err as Error);
-      const sink = this.sink;
-      this.close();
-      sink?.close(err as Error);
-      return;
-    }
-    if (next.send) this.write(encodeMessage(next.send, undefined));
-    this.authenticating = !next.done;
-    if (next.done) this.open();
-  }
-
-  private open(): void {
-    this.authenticating = false;
-    this.greeted = true;
-    this.firstBytes = undefined;
-    this.decoder.limit = this.maxMessageSize;
-    clearTimeout(this.helloTimer);
-    this.settleReady();
   }
 
   send(msg: Message, transfer: readonly Transferable[] | undefined, onError: SendErrorHandler): void {
@@ -510,7 +413,7 @@ export class StreamTransport implements MessageTransport, BudgetMember {
   private shutdown(): void {
     this.closed = true;
     this.options.writeBudget?.leave(this);
-    clearTimeout(this.helloTimer);
+    this.greeting.stop();
     this.queue.clear();
     for (const d of this.detach.splice(0)) d();
     // A stream with no listener would stop at 'error' with an uncaught exception.

@@ -49,10 +49,14 @@ export function compactBomb(kind: BombKind, bytes: number, id = 1): Buffer {
   return b.subarray(0, p);
 }
 
-/** The same through V8's serializer: a call message whose argument is `count` empty Maps. */
-export function v8Bomb(count: number, id = 1): Buffer {
+/**
+ * The same through V8's serializer: a call message whose argument is `count`
+ * empty Maps, as an object or as the tuple streams send, or the Maps bare.
+ */
+export function v8Bomb(count: number, id = 1, shape: 'object' | 'tuple' | 'bare' = 'object'): Buffer {
+  const maps = Array.from({ length: count }, () => new Map());
   const ser = new Serializer();
   ser.writeHeader();
-  ser.writeValue({ t: 0, i: id, p: ['f'], a: [Array.from({ length: count }, () => new Map())], x: undefined });
+  ser.writeValue(shape === 'bare' ? maps : shape === 'tuple' ? [-1, id, ['f'], [maps]] : { t: 0, i: id, p: ['f'], a: [maps], x: undefined });
   return ser.releaseBuffer();
 }

@@ -3,11 +3,15 @@
  * cannot hold a server's descriptors against legitimate clients.
  */
 import { once } from 'node:events';
+import net from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ChannelClosedError, connect, listen, proxy } from '../../src/index.ts';
 import { defaultMaxConnections } from '../../src/connections.ts';
-import { isError, rejection, tempDir, within } from '../streams/helpers.ts';
+import { FrameDecoder } from '../../src/framing.ts';
+import { decodeMessage } from '../../src/codec/binary.ts';
+import { fromTuple, MsgType, PROTOCOL_VERSION } from '../../src/protocol.ts';
+import { frameOf, isError, rejection, tempDir, within } from '../streams/helpers.ts';
 import { rawClient } from './raw.ts';
 
 const tmp = tempDir();
@@ -88,6 +92,43 @@ test('maxConnections: when full, the idlest connection makes room; when all are 
 test('the default maxConnections follows the descriptor limit', () => {
   const d = defaultMaxConnections();
   assert.ok(d >= 1, String(d));
+});
+
+/** A server that says hello with `features` and counts the Pings each connection sends it. */
+async function helloServer(path: string, features: string[]): Promise<{ pings: () => number; whenPings(n: number): Promise<void>; close(): void }> {
+  let pings = 0;
+  let waiter: { n: number; resolve: () => void } | undefined;
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => {});
+    s.write(frameOf({ farcall: PROTOCOL_VERSION, features }));
+    const decoder = new FrameDecoder((f) => {
+      if ((fromTuple(decodeMessage(f.body, f.buffers)) as { t?: unknown }).t === MsgType.Ping && ++pings === waiter?.n) waiter.resolve();
+    });
+    s.on('data', (chunk: Buffer) => decoder.push(chunk));
+  });
+  server.listen(path);
+  await once(server, 'listening');
+  return {
+    pings: () => pings,
+    whenPings: (n) => new Promise<void>((resolve) => (waiter = { n, resolve })),
+    close: () => (sockets.forEach((s) => s.destroy()), server.close()),
+  };
+}
+
+test('connect() pings only a server whose hello says it understands pings', async () => {
+  const knows = await helloServer(sock(), ['ping']);
+  const older = await helloServer(sock(), []);
+  const a = await connect(tmp.path(`c${n - 2}.sock`), { pingInterval: 20 });
+  const b = await connect(tmp.path(`c${n - 1}.sock`), { pingInterval: 20 });
+  // Both clients ping on the same clock: by three more pings to one, the other would have sent some.
+  await within(5000, 'three pings to the server that understands them', knows.whenPings(knows.pings() + 3));
+  assert.is(older.pings(), 0);
+  await a.close();
+  await b.close();
+  knows.close();
+  older.close();
 });
 
 test('idleTimeout, maxConnections and pingInterval are checked', async () => {

@@ -43,13 +43,34 @@ test('compact bombs at the default limit: each fails its own call naming maxMess
   await server.close();
 });
 
-test('a ValueSerializer bomb is counted before V8 decodes it: that connection closes, the server and others go on', async () => {
+/** Resolves with the reply to call `id` on a raw client. */
+function replyTo(raw: Awaited<ReturnType<typeof rawClient>>, id: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    const before = raw.client.onMessage!;
+    raw.client.onMessage = (m) => ((m as { i: number }).i === id ? ((raw.client.onMessage = before), resolve(m as Record<string, unknown>)) : before(m));
+  });
+}
+
+test('ValueSerializer bombs are counted before V8 decodes them: a call (object or tuple) fails alone; a body that is no message closes its connection', async () => {
   const server = await listen(api, sock(), { maxMessageItems: 10_000 });
   const errors: Error[] = [];
   server.on('clientError', (e) => errors.push(e));
   const other = await connect<typeof api>(server.address);
   const raw = await rawClient(server.address as string);
-  for (const chunk of encodeFrame(v8Bomb(10_000), [])) raw.client.write(chunk);
+  for (const [id, body] of [
+    [300, v8Bomb(10_000, 300)],
+    [301, v8Bomb(10_000, 301, 'tuple')],
+  ] as const) {
+    const reply = replyTo(raw, id);
+    for (const chunk of encodeFrame(body, [])) raw.client.write(chunk);
+    const r = await within(10_000, `the reply to call ${id}`, reply);
+    assert.is(r.t, MsgType.Throw);
+    assert.ok((r.e as { m: string }).m.includes('maxMessageItems 10000'), (r.e as { m: string }).m);
+  }
+  assert.is((await raw.call({ p: ['add'], a: [1, 2] })).v, 3, 'the connection is still served');
+  assert.equal(errors, []);
+  // No call to fail: the body is 10,000 Maps and nothing else.
+  for (const chunk of encodeFrame(v8Bomb(10_000, 0, 'bare'), [])) raw.client.write(chunk);
   await raw.client.whenClosed();
   isError(errors[0], ProtocolError, 'maxMessageItems 10000');
   assert.is(await other.api.add(2, 3), 5);

@@ -4,12 +4,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { connect, listen, NotCloneableError } from '../../src/index.ts';
+import { connect, listen, NotCloneableError, wrap } from '../../src/index.ts';
 import { Tag } from '../../src/codec/compact.ts';
 import { MsgType } from '../../src/protocol.ts';
 import { encodeFrame } from '../../src/framing.ts';
 import { isError, rejection, tempDir } from '../streams/helpers.ts';
 import { rawClient } from './raw.ts';
+import { tsWorker } from '../fixtures/ts-worker.ts';
 
 const tmp = tempDir();
 let n = 0;
@@ -69,5 +70,51 @@ test('raw frames: a 2,000-deep argument fails only its call, with a reply naming
   await server.close();
 });
 
-test.after(() => tmp.remove());
+type WorkerApi = typeof api & { deep(levels: number): unknown; items(levels: number): AsyncIterable<unknown>; echo<T>(v: T): T };
+// One worker for the cases below: each also shows the channel survived the one before.
+const worker = tsWorker(new URL('../fixtures/depth.worker.ts', import.meta.url));
+const remote = wrap<WorkerApi>(worker);
+
+test('over a worker, a 2,000-deep argument and a 2,000-deep result each fail their own call; ten calls in flight beside each succeed', async () => {
+  let others = Array.from({ length: 10 }, (_, i) => remote.slow(i));
+  const arg = await rejection(remote.depth(deep(2000)));
+  isError(arg, NotCloneableError, 'argument 1 of depth() is nested deeper than 1000 levels');
+  assert.equal(await Promise.all(others), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  others = Array.from({ length: 10 }, (_, i) => remote.slow(i));
+  const result = await rejection(remote.deep(2000));
+  isError(result, NotCloneableError, 'the result of deep() is nested deeper than 1000 levels');
+  assert.equal(await Promise.all(others), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.is(await remote.depth(deep(900)), 900, 'a value within the limit still crosses');
+  assert.is(await remote.depth(await remote.deep(900)), 900);
+});
+
+test('over a worker, a stream item too deep ends its stream with the reason; the channel stays', async () => {
+  const got: unknown[] = [];
+  const err = await rejection(
+    (async () => {
+      for await (const v of await remote.items(2000)) got.push(v);
+    })(),
+  );
+  assert.ok(/nested deeper than 1000 levels/.test(err.message), err.message);
+  // Items leave in batches: the first may have been refused with the deep one.
+  assert.ok(got.length <= 1 && got.every((v) => v === 1), JSON.stringify(got));
+  assert.is(await remote.slow(7), 7);
+});
+
+test('over a worker, a widely shared object and a cycle are not taken for depth', async () => {
+  // 40 levels of [x, x]: 2^40 paths through 40 arrays, cheap for structured clone and so for the check.
+  let shared: unknown[] = [1];
+  for (let i = 0; i < 40; i++) shared = [shared, shared];
+  const back = (await remote.echo(shared)) as unknown[];
+  assert.ok(back[0] === back[1]);
+  const ring: { a?: unknown } = {};
+  ring.a = { a: ring };
+  const round = (await remote.echo(ring)) as { a: { a: unknown } };
+  assert.ok(round.a.a === round);
+});
+
+test.after(async () => {
+  tmp.remove();
+  await worker.terminate();
+});
 test.run();

@@ -28,6 +28,24 @@ test('a big frame arriving one byte per chunk holds about its bytes, not an obje
   assert.not.ok(decoder.idle, "the frame is still partly received");
 });
 
+test('a big frame takes memory of its own size only once half of it has arrived, and arrives byte for byte', () => {
+  const size = 8 * 1024 * 1024;
+  const body = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i += 4096) body[i] = (i >>> 12) & 0xff;
+  let got: Uint8Array | undefined;
+  const decoder = new FrameDecoder((f) => (got = f.body), 64 * 1024 * 1024);
+  decoder.push(header(size));
+  const before = used();
+  const chunk = 64 * 1024;
+  let at = 0;
+  for (; at < (size * 3) / 8; at += chunk) decoder.push(Buffer.from(body.subarray(at, at + chunk)));
+  const early = used() - before;
+  assert.ok(early < 1.25 * at, `${at} bytes received held ${early} bytes`);
+  for (; at < size; at += chunk) decoder.push(Buffer.from(body.subarray(at, at + chunk)));
+  assert.ok(got && Buffer.from(got).equals(body));
+  assert.is(got!.buffer.byteLength, size, 'the body has memory of its own, of exactly its size');
+});
+
 test('a frame trickled in chunks of every size arrives whole and byte for byte', () => {
   const body = Buffer.alloc(300_000);
   for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;

@@ -70,7 +70,7 @@ test('a client of another protocol version: connect() rejects naming both versio
   const frames: unknown[] = [];
   const decoder = new FrameDecoder((f) => frames.push(decodeMessage(f.body, f.buffers)));
   for (const b of fake.received) decoder.push(b);
-  assert.equal(frames[0], { farcall: PROTOCOL_VERSION, features: [] });
+  assert.equal(frames[0], { farcall: PROTOCOL_VERSION, features: ['ping'] });
   await fake.close();
 });
 
@@ -84,7 +84,7 @@ test('a client of another protocol version: the server reports clientError namin
   const err = await nextError();
   isError(err, ProtocolError, 'version mismatch', `farcall protocol ${PROTOCOL_VERSION}`, `farcall protocol ${other}`);
   // The client was told the server's version before the close.
-  assert.equal(await client.next(), { farcall: PROTOCOL_VERSION, features: [] });
+  assert.equal(await client.next(), { farcall: PROTOCOL_VERSION, features: ['ping'] });
   await client.whenClosed();
   await server.close();
 });

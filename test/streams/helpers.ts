@@ -92,7 +92,7 @@ export class RawClient {
   async greet(): Promise<void> {
     this.write(hello());
     const first = await this.next();
-    assert.equal(first, { farcall: PROTOCOL_VERSION, features: [] });
+    assert.equal(first, { farcall: PROTOCOL_VERSION, features: ['ping'] });
   }
 
   /** The next message not yet taken. */
