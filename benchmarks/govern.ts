@@ -87,7 +87,7 @@ function withoutTracingHooks(): { href: string; checks: number } | undefined {
   rmSync(root, { recursive: true, force: true });
   cpSync(here('../dist'), root, { recursive: true });
   let checks = 0;
-  for (const file of ['rpc/peer.js', 'rpc/govern.js']) {
+  for (const file of ['rpc/peer.js', 'rpc/serving.js', 'rpc/govern.js']) {
     const path = join(root, file);
     const text = readFileSync(path, 'utf8').replace(/\b(client|server)Calls\.start\.hasSubscribers\b/g, () => (checks++, 'false'));
     writeFileSync(path, text);
@@ -155,7 +155,6 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
     const configs: Record<string, (o: MeasureOptions) => Promise<Run>> = {
       'worker, metrics off': (o) => overWorker(o, false, false),
       'worker, metrics on': (o) => overWorker(o, true, false),
-      'worker, traced': (o) => overWorker(o, false, true),
       'unix socket, plain': (o) => overSocket(o, ''),
       'unix socket, metrics on': (o) => overSocket(o, 'metrics'),
       'unix socket, auth': (o) => overSocket(o, 'auth'),
@@ -165,6 +164,12 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
       configs['unix socket, no tracing hooks'] = (o) => overSocket(o, '', bare.href);
     }
     const runs = await interleaved(configs, o);
+    // A subscriber changes its channel's prototype when it comes and goes, which makes V8 drop the
+    // code it optimised for the checks: run it after the others, as an agent that stays subscribed.
+    for (let r = 0; r < RUNS; r++) {
+      progress(`worker, traced (${r + 1} of ${RUNS})`);
+      (runs['worker, traced'] ??= []).push(await overWorker(o, false, true));
+    }
     progress('connect() without and with auth');
     const connectPlain = await connecting('');
     const connectAuth = await connecting('auth');
