@@ -297,8 +297,13 @@ class KeyNode {
   constructor(readonly key: string) {}
 }
 
-/** Past this many nodes the trie starts over, so odd keys cannot grow it without bound. */
-const MAX_KEY_NODES = 16384;
+/**
+ * Past this many nodes the trie starts over, so odd keys cannot grow it
+ * without bound: 4,096 holds the key lists of hundreds of record shapes
+ * (about half a MiB), and a peer sending random keys costs a rebuild now
+ * and then rather than a heap that climbs for minutes.
+ */
+const MAX_KEY_NODES = 4096;
 let keyRoot = new KeyNode('');
 let keyNodes = 0;
 
