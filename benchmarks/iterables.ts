@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as farcallSource from 'farcall';
 import { figure, type Figure, type MeasureOptions } from '../src/bench/measure.ts';
+import { drain, drainBytes } from '../src/bench/stream-rows.ts';
 import { startThread } from '../src/pool/thread.ts';
 import { table, type Row } from './table.ts';
 
@@ -41,18 +42,6 @@ async function rates<K extends string>(unit: 'items/s' | 'MiB/s', rounds: number
     }
   }
   return Object.fromEntries(names.map((k) => [k, figure(got[k], unit)])) as Record<K, Figure>;
-}
-
-async function drain(it: AsyncIterable<unknown>): Promise<number> {
-  let n = 0;
-  for await (const _ of it) n++;
-  return n;
-}
-
-async function drainBytes(it: AsyncIterable<Uint8Array>): Promise<number> {
-  let bytes = 0;
-  for await (const c of it) bytes += c.byteLength;
-  return bytes;
 }
 
 /** The raw worker: `n` items posted one by one, or sent as a transferred ReadableStream. */

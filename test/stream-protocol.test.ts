@@ -66,8 +66,22 @@ test('invalidMessage: every field of the stream messages is checked', () => {
 });
 
 test('a producer that sends more items than its credit costs itself the connection', async () => {
+  const { port, first, credit } = await openStream({ items: 4 });
+  try {
+    assert.equal([credit.s, credit.n], [7, 4]);
+    port.postMessage({ t: MsgType.StreamData, s: 7, v: [1, 2, 3, 4, 5] });
+    const err = await within(2000, 'next() after an overrun', rejection(first));
+    assert.instance(err, ChannelClosedError);
+    assert.match((err as Error).message, /5 items with credit for 4/);
+  } finally {
+    port.close();
+  }
+});
+
+/** A stream of the hand-written side, 7, returned to a call over a port with `window`; its first next() is pending, and the credit it was granted. */
+async function openStream(window: { items?: number; bytes?: number }): Promise<{ port: MessagePort; it: AsyncIterator<unknown>; first: Promise<IteratorResult<unknown>>; credit: Message & Record<string, unknown> }> {
   const { port1, port2 } = new MessageChannel();
-  const api = wrap<{ items(): AsyncIterable<number> }>(port1, { streamWindow: { items: 4 } });
+  const api = wrap<{ items(): AsyncIterable<unknown> }>(port1, { streamWindow: window });
   const other = listen(port2);
   const call = api.items();
   const c = await other.next(MsgType.Call);
@@ -75,26 +89,14 @@ test('a producer that sends more items than its credit costs itself the connecti
   const it = (await call)[Symbol.asyncIterator]();
   const first = it.next();
   const credit = await other.next(MsgType.StreamCredit);
-  assert.equal([credit.s, credit.n], [7, 4]);
-  port2.postMessage({ t: MsgType.StreamData, s: 7, v: [1, 2, 3, 4, 5] });
-  const err = await within(2000, 'next() after an overrun', rejection(first));
-  assert.instance(err, ChannelClosedError);
-  assert.match((err as Error).message, /5 items with credit for 4/);
-  port2.close();
-});
+  return { port: port2, it, first, credit };
+}
 
-/** A stream of the hand-written side, 7, returned to a call over a port with a window of 1,000 bytes; its first next() is pending. */
-async function byteStream(): Promise<{ port: MessagePort; it: AsyncIterator<string>; first: Promise<IteratorResult<string>> }> {
-  const { port1, port2 } = new MessageChannel();
-  const api = wrap<{ items(): AsyncIterable<string> }>(port1, { streamWindow: { bytes: 1000 } });
-  const other = listen(port2);
-  const call = api.items();
-  const c = await other.next(MsgType.Call);
-  port2.postMessage({ t: MsgType.Return, i: c.i, v: undefined, x: [[0, 'stream', 7]] });
-  const it = (await call)[Symbol.asyncIterator]();
-  const first = it.next();
-  assert.equal((await other.next(MsgType.StreamCredit)).b, 1000);
-  return { port: port2, it, first };
+/** A stream with a window of 1,000 bytes. */
+async function byteStream(): Promise<{ port: MessagePort; it: AsyncIterator<unknown>; first: Promise<IteratorResult<unknown>> }> {
+  const opened = await openStream({ bytes: 1000 });
+  assert.equal(opened.credit.b, 1000);
+  return opened;
 }
 
 test('a producer may send one item past its byte credit: it pulls while any is left', async () => {

@@ -54,13 +54,15 @@ async function rates(unit: 'items/s' | 'MiB/s', rounds: number, runs: Run[]): Pr
   return got.map((g) => figure(g, unit));
 }
 
-async function drain(it: AsyncIterable<unknown>): Promise<number> {
+/** How many items `it` yields, read to its end. */
+export async function drain(it: AsyncIterable<unknown>): Promise<number> {
   let n = 0;
   for await (const _ of it) n++;
   return n;
 }
 
-async function drainBytes(it: AsyncIterable<Uint8Array>): Promise<number> {
+/** How many bytes the chunks of `it` hold, read to its end. */
+export async function drainBytes(it: AsyncIterable<Uint8Array>): Promise<number> {
   let bytes = 0;
   for await (const c of it) bytes += c.byteLength;
   return bytes;
