@@ -49,9 +49,10 @@ test('connect({ service }) runs its middleware on each call and meters the calls
 });
 
 test('connect({ service }) checks the connection options it now takes', async () => {
-  await rejects(() => connect({ service: 'x', pingIntervall: 5 } as never), /pingInterval/);
-  await rejects(() => connect({ service: 'x', auth: { secret: 3 } } as never), /auth/);
-  await rejects(() => connect({ service: 'x', pingInterval: -1 }), /pingInterval/);
+  // Each message names what the option now is; before, auth and pingInterval were unknown names.
+  await rejects(() => connect({ service: 'x', pingIntervall: 5 } as never), /has no option pingIntervall \(did you mean pingInterval\?\)/);
+  await rejects(() => connect({ service: 'x', auth: { secret: 3 } } as never), /option auth\.secret must be a string or bytes, got number 3/);
+  await rejects(() => connect({ service: 'x', pingInterval: -1 }), /option pingInterval must be a non-negative number of milliseconds/);
 });
 
 test.run();
