@@ -49,6 +49,20 @@ export function lastSentByteLength(): number | undefined {
   return lastSent?.byteLength;
 }
 
+/** An object nested `levels` deep ({ a: { a: ... 1 } }). */
+export function nested(levels: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+}
+
+/** How deep `v` nests. */
+export function depthOf(v: unknown): number {
+  let d = 0;
+  while (typeof v === 'object' && v !== null) [v, d] = [(v as { a: unknown }).a, d + 1];
+  return d;
+}
+
 /** A function as a result: cannot be cloned. */
 export function makeFunction(): () => number {
   return () => 1;

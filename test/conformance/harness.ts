@@ -406,6 +406,18 @@ export function runConformance(tc: TransportCase): void {
     isError((bad as PromiseRejectedResult).reason, NotCloneableError, ['argument 1 of echo()']);
   });
 
+  test('too deep: a 2,000-deep argument and result each fail only their own call; calls beside them succeed', async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 2000; i++) deep = { a: deep };
+    const [a, arg, b] = await Promise.allSettled([api().add(1, 2), api().depthOf(deep), api().add(3, 4)]);
+    assert.equal([a, b], [{ status: 'fulfilled', value: 3 }, { status: 'fulfilled', value: 7 }]);
+    isError((arg as PromiseRejectedResult).reason, NotCloneableError, ['argument 1 of depthOf()']);
+    const [c, result, d] = await Promise.allSettled([api().add(5, 6), api().nested(2000), api().add(7, 8)]);
+    assert.equal([c, d], [{ status: 'fulfilled', value: 11 }, { status: 'fulfilled', value: 15 }]);
+    isError((result as PromiseRejectedResult).reason, NotCloneableError, ['nested()']);
+    assert.is(await api().depthOf(await api().nested(900)), 900, 'a value within the limit crosses both ways');
+  });
+
   test('not cloneable: a function result is rejected, naming the call', async () => {
     isError(await rejection(api().makeFunction()), NotCloneableError, ['makeFunction']);
   });
