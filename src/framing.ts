@@ -198,6 +198,14 @@ const EAGER_PIECE = 64 * 1024;
  */
 const SMALL_PART = 4 * 1024;
 const STAGE = 64 * 1024;
+/**
+ * A piece with at least this much still to come is worth a read of its
+ * own into its memory (see FrameDecoder.room); frames with pieces this big
+ * make reads into other memory short (see FrameDecoder.readLimit).
+ */
+const READ_IN_PLACE = 16 * 1024;
+/** A frame's head (header, lengths and a body of a few hundred bytes), as FrameDecoder.readLimit counts it. */
+const HEAD_READ = 512;
 
 /**
  * A piece of a frame (its body or an out-of-band buffer) as it arrives.
@@ -228,6 +236,27 @@ class Piece {
 
   get whole(): boolean {
     return this.filled === this.length;
+  }
+
+  get left(): number {
+    return this.length - this.filled;
+  }
+
+  /** True while bytes of chunks handed to `take` are kept as views. */
+  get keepsChunks(): boolean {
+    return this.parts.length > 0;
+  }
+
+  /** The memory the piece's next bytes go to, when it is taken and enough of them are still to come. */
+  room(): Uint8Array | undefined {
+    if (this.memory === undefined || this.left < READ_IN_PLACE) return undefined;
+    return this.memory.subarray(this.filled);
+  }
+
+  /** `n` bytes were written into what `room` returned. */
+  advance(n: number): void {
+    this.filled += n;
+    if (this.parts.length > 0) this.copyParts(n);
   }
 
   /** Takes what belongs to this piece from `chunk` at `at`; returns where the rest starts. */
@@ -333,6 +362,8 @@ export class FrameDecoder {
    * valid during the call.
    */
   onBody: ((chunk: Buffer, start: number, end: number) => void) | undefined;
+  /** The frame being received, or else the last one, has a piece of at least READ_IN_PLACE bytes. */
+  private bigPieces = false;
 
   /**
    * @param limit largest frame accepted, in bytes. It may be changed
@@ -348,7 +379,7 @@ export class FrameDecoder {
     // Streams hand us Buffers; frames are cut from it as Buffers too, which the codec reads directly.
     const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let at = 0;
-    while (at < chunk.byteLength || this.pieceIsEmpty()) {
+    while (at < chunk.byteLength || this.pieceIsWhole()) {
       switch (this.stage) {
         case Stage.Header: {
           // The common case: a whole small frame inside one chunk needs no copy.
@@ -391,10 +422,46 @@ export class FrameDecoder {
     return this.stage === Stage.Header && this.filled === 0;
   }
 
-  /** A zero-length piece is complete without any byte, so the loop must not wait for one. */
-  private pieceIsEmpty(): boolean {
-    if (this.stage === Stage.Body) return this.body!.length === 0;
-    if (this.stage === Stage.Buffers) return this.current!.length === 0;
+  /**
+   * Where the stream's next bytes belong, when they continue a piece whose
+   * memory is taken and much of it is still to come: a reader that can
+   * choose its memory (a socket's `onread`) reads them there, in place,
+   * and reports them with `filledInPlace`, rather than copying them out of
+   * a chunk. Undefined between pieces, near a piece's end, and while a big
+   * piece is still kept as parts.
+   */
+  room(): Uint8Array | undefined {
+    return this.stage === Stage.Body ? this.body!.room() : this.stage === Stage.Buffers ? this.current!.room() : undefined;
+  }
+
+  /** `n` bytes were read into what `room` returned. */
+  filledInPlace(n: number): void {
+    (this.stage === Stage.Body ? this.body! : this.current!).advance(n);
+    this.push(NO_BYTES);
+  }
+
+  /** True while views of chunks pushed earlier are kept: until then their memory must not be written over. */
+  get keepsChunks(): boolean {
+    return this.body?.keepsChunks === true || this.current?.keepsChunks === true;
+  }
+
+  /**
+   * The most bytes a read into memory other than `room` should take. In a
+   * run of frames with big pieces, that is the rest of the piece being
+   * received and the next frame's head, no more: a longer read would take
+   * most of the next piece into memory it is then copied out of, and a
+   * read that ends inside each piece would go on doing so for ever.
+   */
+  get readLimit(): number {
+    if (!this.bigPieces) return Infinity;
+    const piece = this.stage === Stage.Body ? this.body! : this.stage === Stage.Buffers ? this.current! : undefined;
+    return (piece?.left ?? 0) + HEAD_READ;
+  }
+
+  /** A piece received whole (a zero-length one needs no byte) is finished without waiting for more. */
+  private pieceIsWhole(): boolean {
+    if (this.stage === Stage.Body) return this.body!.whole;
+    if (this.stage === Stage.Buffers) return this.current!.whole;
     return false;
   }
 
@@ -408,6 +475,7 @@ export class FrameDecoder {
     const end = at + FIXED_HEADER + len;
     if (end > chunk.byteLength) return false;
     this.wholeEnd = end;
+    this.bigPieces = len >= READ_IN_PLACE;
     // The decoder copies what it keeps, so a view into the chunk is safe.
     if (this.onBody) this.onBody(chunk as Buffer, at + FIXED_HEADER, end);
     else this.onFrame({ body: chunk.subarray(at + FIXED_HEADER, end), buffers: [] });
@@ -432,7 +500,7 @@ export class FrameDecoder {
     this.bufferLengths = [];
     this.buffers = [];
     if (count === 0) {
-      this.body = new Piece(bodyLength);
+      this.body = this.piece(bodyLength);
       this.stage = Stage.Body;
     } else {
       this.lengths = new Uint8Array(4 * count);
@@ -451,23 +519,29 @@ export class FrameDecoder {
     }
     this.check(total);
     this.lengths = undefined;
-    this.body = new Piece(bodyLength);
+    this.body = this.piece(bodyLength);
     this.stage = Stage.Body;
   }
 
   private nextBuffer(): void {
     const next = this.bufferLengths[this.buffers.length];
     if (next !== undefined) {
-      this.current = new Piece(next);
+      this.current = this.piece(next);
       this.stage = Stage.Buffers;
       return;
     }
     const frame = { body: this.body!.bytes(), buffers: this.buffers };
+    this.bigPieces = frame.body.byteLength >= READ_IN_PLACE || this.bufferLengths.some((n) => n >= READ_IN_PLACE);
     this.body = undefined;
     this.current = undefined;
     this.buffers = [];
     this.stage = Stage.Header;
     this.onFrame(frame);
+  }
+
+  private piece(length: number): Piece {
+    if (length >= READ_IN_PLACE) this.bigPieces = true;
+    return new Piece(length);
   }
 
   private check(size: number): void {

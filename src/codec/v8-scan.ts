@@ -114,9 +114,13 @@ function value(s: Scan, depth: number, cost: number): void {
   switch (String.fromCharCode(tag)) {
     case '-': case '_': case '0': case 'T': case 'F': case 'y': case 'x':
       return;
-    case 'I': case 'U': case '^': case '?':
+    case 'I': case 'U': case '?':
       s.varint();
       return;
+    case '^':
+      // A second view over one ArrayBuffer refers back to the buffer, then follows it as the first did.
+      s.varint();
+      return view(s);
     case 'N': case 'D': case 'n':
       s.skip(8);
       return;

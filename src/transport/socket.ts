@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { describe } from '../codec/marks.ts';
 import { MAX_FRAME_SIZE } from '../framing.ts';
 import { MAX_TIMER_MS, type OptionNames } from '../options.ts';
+import { SocketReads } from './socket-reads.ts';
 import type { StreamLimits } from './stream.ts';
 
 /**
@@ -82,12 +83,13 @@ export function checkLimits(fn: string, o: StreamLimits): void {
 /** Opens a client socket and resolves once it is connected (and, for TLS, secured). */
 export function dial(addr: ResolvedAddress): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    // TLS decrypts into memory of its own, so only plain sockets read in place.
     const socket =
       addr.kind === 'unix'
-        ? net.connect(addr.path)
+        ? inPlace(({ onread }) => net.connect({ path: addr.path, onread }))
         : addr.tls
           ? tls.connect({ servername: servername(addr.host), ...(addr.tls as tls.ConnectionOptions), host: addr.host, port: addr.port })
-          : net.connect(addr.port, addr.host);
+          : inPlace(({ onread }) => net.connect({ port: addr.port, host: addr.host, onread }));
     const ready = addr.kind === 'tcp' && addr.tls ? 'secureConnect' : 'connect';
     const onError = (err: Error): void => {
       socket.destroy();
@@ -100,6 +102,12 @@ export function dial(addr: ResolvedAddress): Promise<net.Socket> {
       resolve(socket);
     });
   });
+}
+
+/** A socket opened with reads the stream transport points into its frames (transport/socket-reads.ts). */
+function inPlace(open: (reads: SocketReads) => net.Socket): net.Socket {
+  const reads = new SocketReads();
+  return reads.bind(open(reads));
 }
 
 /**

@@ -11,6 +11,7 @@ import type { MessageTransport, SendErrorHandler, Transferable, TransportCapabil
 import { TickFlush } from './tick-flush.ts';
 import type { Handshake } from './auth.ts';
 import { Greeting, type Feature } from './handshake.ts';
+import { readsOf } from './socket-reads.ts';
 import type { BudgetMember, WriteBudget } from './write-budget.ts';
 
 /** Limits for one stream connection; the defaults suit a trusted peer and bound an untrusted one. */
@@ -162,19 +163,23 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     this.sink = sink;
     const { readable, writable, options } = this;
     const label = options.label;
-    this.on(readable, 'data', (chunk: Uint8Array) => {
-      if (this.closed) return;
-      this.received += chunk.byteLength;
-      if (!this.greeting.done) this.greeting.received(chunk);
-      try {
-        this.framesRead = 0;
-        this.decoder.push(chunk);
-        this.flushAt = this.framesRead >= 2 * MIN_SPLIT ? Math.min(FLUSH_FRAMES, this.framesRead >> 1) : FLUSH_FRAMES;
-      } catch (err) {
-        const problem = err instanceof ProtocolError ? err : new ProtocolError(`bad data from the ${label}`, { cause: err });
-        this.fail(this.greeting.done ? problem : this.greeting.notFarcall(problem));
-      }
-    });
+    const reads = readsOf(readable);
+    if (reads === undefined) this.on(readable, 'data', (chunk: Uint8Array) => this.read(chunk));
+    else {
+      const decoder = this.decoder;
+      reads.attach({
+        // Not before the hello: its first bytes are kept to describe a peer that is not farcall.
+        room: () => (this.greeting.done ? decoder.room() : undefined),
+        get keepsChunks() {
+          return decoder.keepsChunks;
+        },
+        get readLimit() {
+          return decoder.readLimit;
+        },
+        filled: (n) => this.read(n),
+        chunk: (bytes) => this.read(bytes),
+      });
+    }
     let sawEnd = false;
     const ended = (): void => {
       if (this.decoder.idle) this.fail(new ChannelClosedError(`the ${label} closed the connection`));
@@ -193,6 +198,23 @@ export class StreamTransport implements MessageTransport, BudgetMember {
       this.on(writable, 'close', ended);
     }
     this.greeting.start(options.helloTimeout);
+  }
+
+  /** Takes a chunk read, or the number of bytes read in place into the decoder's room. */
+  private read(chunk: Uint8Array | number): void {
+    if (this.closed) return;
+    const inPlace = typeof chunk === 'number';
+    this.received += inPlace ? chunk : chunk.byteLength;
+    if (!inPlace && !this.greeting.done) this.greeting.received(chunk);
+    try {
+      this.framesRead = 0;
+      if (inPlace) this.decoder.filledInPlace(chunk);
+      else this.decoder.push(chunk);
+      this.flushAt = this.framesRead >= 2 * MIN_SPLIT ? Math.min(FLUSH_FRAMES, this.framesRead >> 1) : FLUSH_FRAMES;
+    } catch (err) {
+      const problem = err instanceof ProtocolError ? err : new ProtocolError(`bad data from the ${this.options.label}`, { cause: err });
+      this.fail(this.greeting.done ? problem : this.greeting.notFarcall(problem));
+    }
   }
 
   /** True when the other side's hello said it understands `feature`. */

@@ -134,6 +134,8 @@ export const valueMatrix: Array<[string, Make]> = [
     },
   ],
   ['shared references within one message', sharedReferences],
+  // A hole sends the whole message through ValueSerializer, which refers back to the shared buffer.
+  ['shared references beside a sparse array', () => ({ shared: sharedReferences(), sparse: [1, , 3] })], // eslint-disable-line no-sparse-arrays
   ['objects repeating keys in order, out of order and as prefixes', repeatedKeys],
   ['objects repeating keys with shared and circular references', repeatedKeysWithReferences],
   ['sparse array', () => [1, , 3, , , 6]], // eslint-disable-line no-sparse-arrays

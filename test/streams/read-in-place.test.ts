@@ -1,0 +1,207 @@
+/**
+ * Client sockets read the pieces of frames in place (transport/socket-reads.ts):
+ * whatever way the reads fall, every byte of every frame arrives, a buffer
+ * the decoder still holds views of is never written over, and bytes read
+ * before the transport attached are not lost.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FrameDecoder, encodeFrame, type Frame } from '../../src/framing.ts';
+import { connect, listen, transfer } from '../../src/index.ts';
+import { dial, resolveAddress } from '../../src/transport/socket.ts';
+import { SocketReads, readsOf, type ReadSink } from '../../src/transport/socket-reads.ts';
+import { tempDir, within } from './helpers.ts';
+
+const tmp = tempDir();
+let n = 0;
+const sock = (): string => tmp.path(`r${n++}.sock`);
+
+/** `size` bytes that differ with their position and the seed, so a byte out of place shows. */
+function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafeSlow(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 131 + seed * 7 + (i >> 8)) & 0xff;
+  return b;
+}
+
+/** A sink over a decoder, as the stream transport makes one. */
+function sinkOf(decoder: FrameDecoder): ReadSink & { inPlace: number; copied: number } {
+  return {
+    inPlace: 0,
+    copied: 0,
+    room: () => decoder.room(),
+    get keepsChunks() {
+      return decoder.keepsChunks;
+    },
+    get readLimit() {
+      return decoder.readLimit;
+    },
+    filled(k) {
+      this.inPlace += k;
+      decoder.filledInPlace(k);
+    },
+    chunk(bytes) {
+      this.copied += bytes.byteLength;
+      decoder.push(bytes);
+    },
+  };
+}
+
+/**
+ * Plays `wire` into `reads` as a socket would: each read fills at most
+ * `most(i)` bytes of the memory it asks for. Returns the frames decoded.
+ */
+function play(wire: Buffer, most: (i: number) => number): { frames: Frame[]; sink: ReturnType<typeof sinkOf>; rooms: Set<ArrayBufferLike> } {
+  const frames: Frame[] = [];
+  const decoder = new FrameDecoder((f) => frames.push({ body: Buffer.from(f.body), buffers: f.buffers }));
+  const reads = new SocketReads();
+  const sink = sinkOf(decoder);
+  reads.attach(sink);
+  const rooms = new Set<ArrayBufferLike>();
+  let at = 0;
+  for (let i = 0; at < wire.byteLength; i++) {
+    const memory = reads.onread.buffer();
+    if (decoder.room()?.buffer === memory.buffer) rooms.add(memory.buffer);
+    const k = Math.min(memory.byteLength, wire.byteLength - at, most(i));
+    memory.set(wire.subarray(at, at + k));
+    at += k;
+    reads.onread.callback(k, memory);
+  }
+  assert.ok(decoder.idle, 'every frame should be whole');
+  return { frames, sink, rooms };
+}
+
+/** Frames of a stream of `sizes` transferred buffers, each behind a small body. */
+function bufferFrames(sizes: number[]): { wire: Buffer; buffers: Buffer[] } {
+  const buffers = sizes.map((s, i) => pattern(s, i));
+  const chunks = buffers.flatMap((b, i) => encodeFrame(pattern(20, 100 + i), [b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer]));
+  return { wire: Buffer.concat(chunks), buffers };
+}
+
+test('64 KiB pieces behind small heads land in place, in the memory the user receives', () => {
+  const sizes = Array.from({ length: 40 }, () => 64 * 1024);
+  const { wire, buffers } = bufferFrames(sizes);
+  const { frames, sink, rooms } = play(wire, () => Infinity);
+  assert.is(frames.length, sizes.length);
+  frames.forEach((f, i) => {
+    assert.ok(Buffer.from(f.buffers[0]!).equals(buffers[i]!), `buffer ${i}`);
+    assert.ok(Buffer.from(f.body).equals(pattern(20, 100 + i)), `body ${i}`);
+  });
+  // After the first frame, each piece but its first few hundred bytes is read straight into its memory.
+  assert.ok(sink.inPlace > 0.95 * wire.byteLength, `${sink.inPlace} of ${wire.byteLength} bytes read in place`);
+  assert.ok(
+    frames.slice(1).every((f) => rooms.has(f.buffers[0]!)),
+    'the buffers received should be the memory the reads went to',
+  );
+});
+
+test('every size of piece, cut by reads of every kind, arrives whole', () => {
+  const sizes = [0, 1, 4095, 16383, 16384, 16385, 65535, 65536, 65537, 100_000, 300_000, 1 << 20, 5, 0, 70_000];
+  const { wire, buffers } = bufferFrames(sizes);
+  const bodies = [pattern(200_000, 1), pattern(3, 2), pattern(64 * 1024, 3)];
+  const wire2 = Buffer.concat([wire, ...bodies.flatMap((b) => encodeFrame(b, []))]);
+  const cuts: Array<[string, (i: number) => number]> = [
+    ['whole reads', () => Infinity],
+    ['reads of 1,000 bytes', () => 1000],
+    ['reads of 7 bytes now and then', (i) => (i % 5 === 0 ? 7 : 40_000)],
+    ['reads of shifting sizes', (i) => 1 + ((i * 7919) % 90_000)],
+  ];
+  for (const [what, most] of cuts) {
+    const { frames } = play(wire2, most);
+    assert.is(frames.length, sizes.length + bodies.length, what);
+    sizes.forEach((s, i) => {
+      const got = frames[i]!.buffers[0]!;
+      assert.is(got.byteLength, s, `${what}: buffer ${i} is its own ArrayBuffer of its size`);
+      assert.ok(Buffer.from(got).equals(buffers[i]!), `${what}: buffer ${i} of ${s} bytes`);
+    });
+    bodies.forEach((b, i) => assert.ok(Buffer.from(frames[sizes.length + i]!.body).equals(b), `${what}: body ${i} of ${b.byteLength} bytes`));
+  }
+});
+
+test('a piece kept as views of the reused read buffer is not written over by the next read', () => {
+  // Pieces past 64 KiB are kept as the chunks they came in until half is there (no memory on a length's word alone).
+  const { wire, buffers } = bufferFrames([1 << 20, 1 << 20]);
+  const { frames, sink } = play(wire, () => 64 * 1024);
+  frames.forEach((f, i) => assert.ok(Buffer.from(f.buffers[0]!).equals(buffers[i]!), `buffer ${i}`));
+  assert.ok(sink.copied > 0 && sink.inPlace > 0, 'both kinds of read should have happened');
+});
+
+test('bytes a socket read before the transport attached are handed over first, in order', async () => {
+  const path = sock();
+  const server = net.createServer((s) => s.end(Buffer.concat([pattern(100_000, 9), Buffer.from('last')])));
+  await new Promise<void>((r) => server.listen(path, r));
+  try {
+    const reads = new SocketReads();
+    const socket = reads.bind(net.connect({ path, onread: reads.onread }));
+    assert.is(readsOf(socket), reads);
+    await within(5000, 'the socket should end', once(socket, 'end'));
+    const got: Buffer[] = [];
+    reads.attach({ room: () => undefined, keepsChunks: false, readLimit: Infinity, filled: () => assert.unreachable('nothing was offered'), chunk: (b) => got.push(Buffer.from(b)) });
+    assert.ok(Buffer.concat(got).equals(Buffer.concat([pattern(100_000, 9), Buffer.from('last')])));
+    socket.destroy();
+  } finally {
+    server.close();
+  }
+});
+
+test('clients dial Unix sockets and TCP with in-place reads, TLS without', async () => {
+  const path = sock();
+  const server = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => server.listen(path, r));
+  const tcp = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+  try {
+    const unix = await dial(resolveAddress('t', path));
+    const plain = await dial(resolveAddress('t', { host: '127.0.0.1', port: (tcp.address() as net.AddressInfo).port }));
+    assert.ok(readsOf(unix) instanceof SocketReads, 'unix');
+    assert.ok(readsOf(plain) instanceof SocketReads, 'tcp');
+    unix.destroy();
+    plain.destroy();
+  } finally {
+    server.close();
+    tcp.close();
+  }
+});
+
+const api = {
+  async *chunks(sizes: number[]) {
+    for (let i = 0; i < sizes.length; i++) {
+      const b = pattern(sizes[i]!, i);
+      yield transfer(b, [b.buffer as ArrayBuffer]);
+    }
+  },
+  copied: (sizes: number[]) => sizes.map((s, i) => pattern(s, 50 + i)),
+  add: (a: number, b: number) => a + b,
+};
+
+for (const where of ['unix', 'tcp'] as const) {
+  test(`over ${where === 'unix' ? 'a Unix socket' : 'TCP'}: streamed, transferred and copied buffers of every size arrive intact beside small calls`, async () => {
+    const server = await listen(api, where === 'unix' ? sock() : { host: '127.0.0.1', port: 0 });
+    const conn = await connect<typeof api>(server.address);
+    try {
+      const sizes = [65536, 0, 1, 65536, 16384, 200_000, 65537, 3 << 20, 65536, 4095, 65536];
+      const stream = (async () => {
+        let i = 0;
+        for await (const c of await conn.api.chunks([...sizes, ...sizes])) {
+          const s = sizes[i % sizes.length]!;
+          assert.is(c.byteLength, s, `item ${i}`);
+          assert.ok(Buffer.from(c.buffer, c.byteOffset, c.byteLength).equals(pattern(s, i)), `item ${i} of ${s} bytes`);
+          i++;
+        }
+        return i;
+      })();
+      const small = Promise.all(Array.from({ length: 500 }, (_, i) => conn.api.add(i, 1)));
+      const copied = conn.api.copied(sizes);
+      assert.is(await within(20_000, 'the stream should end', stream), 2 * sizes.length);
+      assert.equal(await small, Array.from({ length: 500 }, (_, i) => i + 1));
+      (await copied).forEach((b, i) => assert.ok(Buffer.from(b).equals(pattern(sizes[i]!, 50 + i)), `copied ${i}`));
+    } finally {
+      await conn.close();
+      await server.close();
+    }
+  });
+}
+
+test.after(() => tmp.remove());
+test.run();
