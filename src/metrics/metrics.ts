@@ -16,8 +16,8 @@ export class MethodRecord {
   readonly errorsByCode = new Map<string, number>();
   /** Microseconds: histograms record integers, and sub-millisecond calls must stay visible. */
   readonly latency: RecordableHistogram = createHistogram();
-  /** Calls since the last one timed. */
-  private untimed = 0;
+  /** Calls to start before the next one timed. */
+  private untilTimed = 1;
   /** Time one call in this many: 1 at first, rising with the calls made to timeEvery. */
   private every = 1;
 
@@ -29,10 +29,14 @@ export class MethodRecord {
   /** A call starts: what to give ok() or fail(), its start time's slot, or -1 when it is not one of those timed. */
   begin(): number {
     this.inFlight++;
-    if (++this.untimed < this.every) return -1;
-    this.untimed = 0;
+    return --this.untilTimed === 0 ? this.timed() : -1;
+  }
+
+  /** Kept out of begin(), which runs on every call and so stays small enough to be inlined. */
+  private timed(): number {
     // A method called a few times has every call timed; a busy one, one in timeEvery.
     if (this.every < this.timeEvery) this.every = Math.min(this.timeEvery, 1 + (this.calls >> 6));
+    this.untilTimed = this.every;
     return this.side.starts.take();
   }
 
@@ -102,21 +106,28 @@ const NO_SUCH_METHOD = '(no such method)';
 class SideTable {
   readonly methods = new Map<string, MethodRecord>();
   readonly starts = new StartTimes();
-  private lastMethod = '';
+  /** A top-level method's name and record, or undefined. */
+  private lastMethod: string | undefined;
   private lastRecord: MethodRecord | undefined;
 
   constructor(private readonly timeEvery: number) {}
 
   record(handle: number, path: readonly string[]): MethodRecord {
+    if (handle === 0 && path.length === 1 && path[0] === this.lastMethod) return this.lastRecord!;
+    return this.find(handle, path);
+  }
+
+  private find(handle: number, path: readonly string[]): MethodRecord {
     const method = handle !== 0 ? `(ref).${path.join('.')}` : path.length === 1 ? path[0]! : path.length === 0 ? '(the exposed value)' : path.join('.');
-    if (method === this.lastMethod && this.lastRecord !== undefined) return this.lastRecord;
     let r = this.methods.get(method);
     if (r === undefined) {
       r = this.methods.size < MAX_METHODS ? new MethodRecord(this, this.timeEvery) : (this.methods.get(OTHER) ?? new MethodRecord(this, this.timeEvery));
       this.methods.set(this.methods.size < MAX_METHODS ? method : OTHER, r);
     }
-    this.lastMethod = method;
-    this.lastRecord = r;
+    if (handle === 0 && path.length === 1) {
+      this.lastMethod = method;
+      this.lastRecord = r;
+    }
     return r;
   }
 
@@ -127,7 +138,7 @@ class SideTable {
     if (code === 'ERR_FARCALL_NO_SUCH_METHOD') {
       // Counted under one name, and the made-up name dropped, so probing for methods cannot grow the table.
       for (const [name, rec] of this.methods) if (rec === r && r.calls === 0 && r.inFlight === 0 && name !== OTHER) this.methods.delete(name);
-      if (this.lastRecord === r) this.lastRecord = undefined;
+      if (this.lastRecord === r) this.lastMethod = this.lastRecord = undefined;
       into = this.methods.get(NO_SUCH_METHOD) ?? new MethodRecord(this, this.timeEvery);
       this.methods.set(NO_SUCH_METHOD, into);
     }

@@ -99,8 +99,9 @@ export abstract class ServingSide {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
-    const rec = m.i !== 0 ? this.options.governor?.metrics?.method('server', m.h ?? 0, m.p) : undefined;
-    const timing = rec ? rec.begin() : -1;
+    const metrics = m.i !== 0 ? this.options.governor?.metrics : undefined;
+    const rec = metrics === undefined ? undefined : metrics.method('server', m.h ?? 0, m.p);
+    const timing = rec === undefined ? -1 : rec.begin();
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
@@ -142,7 +143,7 @@ export abstract class ServingSide {
         },
       );
     } else {
-      rec?.ok(timing);
+      if (rec !== undefined) rec.ok(timing);
       this.reply(m.i, result, m.p);
     }
   }
