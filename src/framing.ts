@@ -265,7 +265,8 @@ class Piece {
     if (this.memory) {
       this.memory.set(chunk.subarray(at, at + n), this.filled);
       if (this.parts.length > 0) this.copyParts(n);
-    } else if (n >= SMALL_PART) {
+    } else if (n >= SMALL_PART && 2 * n >= chunk.buffer.byteLength) {
+      // A view keeps all of the chunk's memory: kept only when it is most of it (a read into a 64 KiB buffer that brought 4 KiB is copied).
       this.unstage();
       this.parts.push(chunk.subarray(at, at + n));
     } else {

@@ -127,6 +127,21 @@ test('a piece kept as views of the reused read buffer is not written over by the
   assert.ok(sink.copied > 0 && sink.inPlace > 0, 'both kinds of read should have happened');
 });
 
+test('a big piece arriving a little per read into 64 KiB buffers keeps its bytes, not the buffers', () => {
+  // Before half a big piece is there it is kept as the chunks it came in; a view of 4 KiB would keep all 64 KiB of its read buffer.
+  const decoder = new FrameDecoder(() => {});
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(32 << 20, 0);
+  decoder.push(header);
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.memoryUsage().arrayBuffers;
+  for (let i = 0; i < 2048; i++) decoder.push(Buffer.allocUnsafeSlow(64 * 1024).subarray(0, 4096));
+  (globalThis as { gc?: () => void }).gc?.();
+  const held = process.memoryUsage().arrayBuffers - before;
+  assert.ok(held < 16 << 20, `8 MiB received in 4 KiB reads held ${(held / 2 ** 20).toFixed(1)} MiB`);
+  assert.not.ok(decoder.idle, 'the piece is still coming');
+});
+
 test('bytes a socket read before the transport attached are handed over first, in order', async () => {
   const path = sock();
   const server = net.createServer((s) => s.end(Buffer.concat([pattern(100_000, 9), Buffer.from('last')])));
