@@ -199,13 +199,13 @@ const EAGER_PIECE = 64 * 1024;
 const SMALL_PART = 4 * 1024;
 const STAGE = 64 * 1024;
 /**
- * A piece with at least this much still to come is worth a read of its
- * own into its memory (see FrameDecoder.room); frames with pieces this big
- * make reads into other memory short (see FrameDecoder.readLimit).
+ * A piece with at least this much still to come is worth a read of its own
+ * into its memory (see FrameDecoder.room). Smaller pieces are copied out of
+ * the reads they arrive in: a 64 KiB chunk read in place would take a read
+ * for its frame's head and one for itself, and measured slower than one
+ * read and a copy.
  */
-const READ_IN_PLACE = 16 * 1024;
-/** A frame's head (header, lengths and a body of a few hundred bytes), as FrameDecoder.readLimit counts it. */
-const HEAD_READ = 512;
+const READ_IN_PLACE = 64 * 1024;
 
 /**
  * A piece of a frame (its body or an out-of-band buffer) as it arrives.
@@ -363,8 +363,6 @@ export class FrameDecoder {
    * valid during the call.
    */
   onBody: ((chunk: Buffer, start: number, end: number) => void) | undefined;
-  /** The frame being received, or else the last one, has a piece of at least READ_IN_PLACE bytes. */
-  private bigPieces = false;
 
   /**
    * @param limit largest frame accepted, in bytes. It may be changed
@@ -428,8 +426,8 @@ export class FrameDecoder {
    * memory is taken and much of it is still to come: a reader that can
    * choose its memory (a socket's `onread`) reads them there, in place,
    * and reports them with `filledInPlace`, rather than copying them out of
-   * a chunk. Undefined between pieces, near a piece's end, and while a big
-   * piece is still kept as parts.
+   * a chunk. Undefined between pieces, for pieces of 64 KiB or less, near a
+   * piece's end, and while a big piece is still kept as parts (its first half).
    */
   room(): Uint8Array | undefined {
     return this.stage === Stage.Body ? this.body!.room() : this.stage === Stage.Buffers ? this.current!.room() : undefined;
@@ -444,19 +442,6 @@ export class FrameDecoder {
   /** True while views of chunks pushed earlier are kept: until then their memory must not be written over. */
   get keepsChunks(): boolean {
     return this.body?.keepsChunks === true || this.current?.keepsChunks === true;
-  }
-
-  /**
-   * The most bytes a read into memory other than `room` should take. In a
-   * run of frames with big pieces, that is the rest of the piece being
-   * received and the next frame's head, no more: a longer read would take
-   * most of the next piece into memory it is then copied out of, and a
-   * read that ends inside each piece would go on doing so for ever.
-   */
-  get readLimit(): number {
-    if (!this.bigPieces) return Infinity;
-    const piece = this.stage === Stage.Body ? this.body! : this.stage === Stage.Buffers ? this.current! : undefined;
-    return (piece?.left ?? 0) + HEAD_READ;
   }
 
   /** A piece received whole (a zero-length one needs no byte) is finished without waiting for more. */
@@ -476,7 +461,6 @@ export class FrameDecoder {
     const end = at + FIXED_HEADER + len;
     if (end > chunk.byteLength) return false;
     this.wholeEnd = end;
-    this.bigPieces = len >= READ_IN_PLACE;
     // The decoder copies what it keeps, so a view into the chunk is safe.
     if (this.onBody) this.onBody(chunk as Buffer, at + FIXED_HEADER, end);
     else this.onFrame({ body: chunk.subarray(at + FIXED_HEADER, end), buffers: [] });
@@ -501,7 +485,7 @@ export class FrameDecoder {
     this.bufferLengths = [];
     this.buffers = [];
     if (count === 0) {
-      this.body = this.piece(bodyLength);
+      this.body = new Piece(bodyLength);
       this.stage = Stage.Body;
     } else {
       this.lengths = new Uint8Array(4 * count);
@@ -520,29 +504,23 @@ export class FrameDecoder {
     }
     this.check(total);
     this.lengths = undefined;
-    this.body = this.piece(bodyLength);
+    this.body = new Piece(bodyLength);
     this.stage = Stage.Body;
   }
 
   private nextBuffer(): void {
     const next = this.bufferLengths[this.buffers.length];
     if (next !== undefined) {
-      this.current = this.piece(next);
+      this.current = new Piece(next);
       this.stage = Stage.Buffers;
       return;
     }
     const frame = { body: this.body!.bytes(), buffers: this.buffers };
-    this.bigPieces = frame.body.byteLength >= READ_IN_PLACE || this.bufferLengths.some((n) => n >= READ_IN_PLACE);
     this.body = undefined;
     this.current = undefined;
     this.buffers = [];
     this.stage = Stage.Header;
     this.onFrame(frame);
-  }
-
-  private piece(length: number): Piece {
-    if (length >= READ_IN_PLACE) this.bigPieces = true;
-    return new Piece(length);
   }
 
   private check(size: number): void {

@@ -22,8 +22,6 @@ export interface ReadSink {
   room(): Uint8Array | undefined;
   /** True while views of earlier chunks are kept (FrameDecoder.keepsChunks). */
   readonly keepsChunks: boolean;
-  /** The most the next read into a buffer of ours should take (FrameDecoder.readLimit). */
-  readonly readLimit: number;
   /** `n` bytes were read into what `room` returned. */
   filled(n: number): void;
   /** Bytes read into a buffer of ours, valid during the call unless `keepsChunks` says they are kept. */
@@ -75,8 +73,7 @@ export class SocketReads {
       return room;
     }
     if (sink.keepsChunks) this.spare = Buffer.allocUnsafeSlow(READ_SIZE);
-    const limit = sink.readLimit;
-    return limit < READ_SIZE ? this.spare.subarray(0, limit) : this.spare;
+    return this.spare;
   }
 
   private read(n: number, memory: Uint8Array): void {

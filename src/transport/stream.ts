@@ -173,9 +173,6 @@ export class StreamTransport implements MessageTransport, BudgetMember {
         get keepsChunks() {
           return decoder.keepsChunks;
         },
-        get readLimit() {
-          return decoder.readLimit;
-        },
         filled: (n) => this.read(n),
         chunk: (bytes) => this.read(bytes),
       });
