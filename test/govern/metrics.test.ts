@@ -155,6 +155,23 @@ test('a shared Metrics over a worker port, both sides, and a pool with per-metho
   isError(await (async () => { try { await listen({}, tmp.path('x.sock'), { metrics: 'yes' as never }); } catch (e) { return e; } })(), TypeError, 'option metrics must be true, false or a Metrics');
 });
 
+test('a busy method is timed one call in timeEvery, rounded up to a power of two; its counts stay exact', () => {
+  const m = new Metrics({ timeEvery: 3 });
+  const r = m.method('client', 0, ['busy']);
+  const open = Array.from({ length: 10 }, () => r.begin());
+  for (let i = 0; i < 100_000; i++) r.ok(r.begin());
+  const failing = m.method('client', 0, ['busy']);
+  failing.fail(failing.begin(), Object.assign(new Error('no'), { code: 'ERR_X' }));
+  const s = m.stats().client.busy!;
+  assert.is(s.calls, 100_001);
+  assert.is(s.errors, 1);
+  assert.is(s.inFlight, 10);
+  // The first 64 calls timed, then one in 2, then one in 4 (3 rounded up).
+  assert.ok(r.latency.count >= 25_000 && r.latency.count <= 25_200, `${r.latency.count} of 100,011 calls timed`);
+  for (const slot of open) r.ok(slot);
+  assert.is(m.stats().client.busy!.inFlight, 0);
+});
+
 test('every call timed with many in flight: each keeps its own start time', async () => {
   const metrics = new Metrics({ timeEvery: 1 });
   const { port1, port2 } = new MessageChannel();
