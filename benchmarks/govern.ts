@@ -78,6 +78,50 @@ async function interleaved(configs: Record<string, (o: MeasureOptions) => Promis
 }
 
 /**
+ * Metrics on ÷ off with both sides in this thread, over a MessageChannel,
+ * 1,000 calls in flight: calls per CPU-second, the median of per-round
+ * ratios of rounds taking turns. Nothing here waits on another CPU, so the
+ * machine's swings that blur the worker and socket figures mostly cancel;
+ * it is the cost of metrics on a call with both its sides counted.
+ */
+async function inThreadMetrics(farcall: Farcall, rounds = 21, ms = 250): Promise<{ ratio: number; q1: number; q3: number }> {
+  const { MessageChannel } = await import('node:worker_threads');
+  const run = async (metrics: boolean): Promise<number> => {
+    const { port1, port2 } = new MessageChannel();
+    farcall.expose({ add: (a: number, b: number) => a + b }, port2, metrics ? { metrics: new farcall.Metrics() } : undefined);
+    const api = farcall.wrap<Api>(port1, metrics ? { metrics: new farcall.Metrics() } : undefined);
+    try {
+      await api.add(1, 2);
+      let n = 0;
+      const cpu0 = ownCpu();
+      await throughput(() => (n++, api.add(1, 2)), 1000, { rounds: 1, time: ms, warmup: 50 });
+      return n / (ownCpu() - cpu0);
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  };
+  await run(false);
+  await run(true);
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let off: number;
+    let on: number;
+    if (r % 2 === 0) {
+      off = await run(false);
+      on = await run(true);
+    } else {
+      on = await run(true);
+      off = await run(false);
+    }
+    ratios.push(on / off);
+  }
+  ratios.sort((x, y) => x - y);
+  const at = (f: number): number => ratios[Math.min(ratios.length - 1, Math.floor(f * ratios.length))]!;
+  return { ratio: at(0.5), q1: at(0.25), q3: at(0.75) };
+}
+
+/**
  * A copy of the build with the tracing checks replaced by `false`, beside
  * the build so that it resolves what the build resolves; undefined when
  * the checks are not found (the build changed: this bench must follow).
@@ -164,6 +208,8 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
       configs['unix socket, no tracing hooks'] = (o) => overSocket(o, '', bare.href);
     }
     const runs = await interleaved(configs, o);
+    progress('metrics on and off with both sides in this thread');
+    const witness = await inThreadMetrics(builds[built]!);
     // A subscriber changes its channel's prototype when it comes and goes, which makes V8 drop the
     // code it optimised for the checks: run it after the others, as an agent that stays subscribed.
     for (let r = 0; r < RUNS; r++) {
@@ -216,6 +262,10 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
       bars.push('| no subscriber ÷ no tracing hooks | (the build has no tracing checks this bench knows how to take out) | |');
     }
     bar('unix socket: auth ÷ no auth, calls after connecting (≥ 1 ÷ 1.02 = 0.98)', 'unix socket, auth', 'unix socket, plain');
+    bars.push(
+      '',
+      `Witness, steadier on this machine: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}). Over a worker or a socket each side runs on its own CPU and pays only its own half.`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
