@@ -264,7 +264,7 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
     bar('unix socket: auth ÷ no auth, calls after connecting (≥ 1 ÷ 1.02 = 0.98)', 'unix socket, auth', 'unix socket, plain');
     bars.push(
       '',
-      `Witness, steadier on this machine: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}). Over a worker or a socket each side runs on its own CPU and pays only its own half.`,
+      `Witness, steadier on this machine: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}): what metrics cost a call, both of its sides counted on one CPU.`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
