@@ -116,8 +116,8 @@ export async function iterables(o: MeasureOptions = {}): Promise<string> {
   const fcServer = await startServer(serverArgs, fcPath);
   const conn = await connect<Api>(fcPath);
   // Four rounds to warm up: farcall's stream of fresh 64 KiB buffers kept speeding up over its first
-  // gigabyte or so between two long-lived processes (540 -> 1,640 MiB/s over six rounds of 256 MiB,
-  // with a collection for memory outside the heap every few rounds); the raw copy gets as many.
+  // gigabyte or so between two long-lived processes (540 -> 1,640 MiB/s over six rounds of 256 MiB);
+  // the raw copy gets as many.
   const { copy, fcChunks } = await rates(
     'MiB/s',
     rounds,
