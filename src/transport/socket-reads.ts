@@ -1,15 +1,16 @@
 /**
  * Socket reads into memory the frame decoder chooses.
  *
- * Read the usual way, every read lands in a fresh 64 KiB buffer, and a
- * piece of a frame (a 64 KiB chunk, a transferred buffer) is then copied
- * out of it into memory of its own: per chunk of a stream, two allocations
- * and a copy. A socket opened with `onread` asks for the memory of each
- * read instead. It gets the rest of the piece being received when there is
- * enough of it (so the bytes land where they stay, and the buffer a user
- * receives is the one the kernel wrote), a short buffer for the head of
- * the next frame after a big piece, and otherwise one buffer kept for the
- * purpose, reused while the decoder holds no view of it.
+ * Read the usual way, every read lands in a fresh 64 KiB buffer that is
+ * garbage once its bytes are copied out: a stream of 64 KiB chunks made
+ * two 64 KiB allocations per chunk (the read's and the chunk's own), and
+ * the collector's work showed. A
+ * socket opened with `onread` asks for the memory of each read instead. It
+ * gets one buffer kept for the purpose (64 KiB, or 256 KiB once the socket
+ * had more waiting), reused while the decoder holds no view of it; or, when
+ * a piece of a frame over 64 KiB is far from whole and its memory is taken
+ * (its second half), the rest of that piece, so those bytes land where
+ * they stay and the buffer a user receives is the one the kernel wrote.
  *
  * Node's `onread` exists only for sockets this process opens (not for the
  * ones a server accepts), so clients read this way and servers the usual way.
@@ -28,8 +29,15 @@ export interface ReadSink {
   chunk(bytes: Buffer): void;
 }
 
-/** The size of the usual read, as Node's own. */
+/** The size of the first reads, as Node's own. */
 const READ_SIZE = 64 * 1024;
+/**
+ * The size of reads once one filled its buffer (more was waiting). A read
+ * that takes all a Unix socket holds (about 200 KiB) lets the writer go on
+ * while this side works through it, rather than after: a stream of 64 KiB
+ * chunks measured about 10 % faster with a writer on another CPU.
+ */
+const BIG_READ = 256 * 1024;
 
 const bySocket = new WeakMap<net.Socket, SocketReads>();
 
@@ -72,12 +80,16 @@ export class SocketReads {
       this.inPlace = true;
       return room;
     }
-    if (sink.keepsChunks) this.spare = Buffer.allocUnsafeSlow(READ_SIZE);
+    if (sink.keepsChunks || this.spare.byteLength < this.size) this.spare = Buffer.allocUnsafeSlow(this.size);
     return this.spare;
   }
 
+  /** READ_SIZE, or BIG_READ for good once a read filled the buffer. */
+  private size = READ_SIZE;
+
   private read(n: number, memory: Uint8Array): void {
     if (this.inPlace) return this.sink!.filled(n);
+    if (n === memory.byteLength) this.size = BIG_READ;
     const bytes = (memory as Buffer).subarray(0, n);
     if (this.sink) this.sink.chunk(bytes);
     else this.early.push(Buffer.from(bytes));

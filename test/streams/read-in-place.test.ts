@@ -77,7 +77,7 @@ function bufferFrames(sizes: number[]): { wire: Buffer; buffers: Buffer[] } {
 }
 
 test('the second half of a big piece lands in place, in the memory the user receives', () => {
-  const sizes = Array.from({ length: 8 }, () => 1 << 20);
+  const sizes = Array.from({ length: 4 }, () => 4 << 20);
   const { wire, buffers } = bufferFrames(sizes);
   const { frames, sink, rooms } = play(wire, () => Infinity);
   assert.is(frames.length, sizes.length);
@@ -85,7 +85,7 @@ test('the second half of a big piece lands in place, in the memory the user rece
     assert.ok(Buffer.from(f.buffers[0]!).equals(buffers[i]!), `buffer ${i}`);
     assert.ok(Buffer.from(f.body).equals(pattern(20, 100 + i)), `body ${i}`);
   });
-  // The first half is kept as it came (no memory is taken on a length's word alone); the rest, but for the end of a read, in place.
+  // The first half is kept as it came (no memory is taken on a length's word alone); the rest, but for what the read that crossed half way brought, in place.
   assert.ok(sink.inPlace > 0.4 * wire.byteLength, `${sink.inPlace} of ${wire.byteLength} bytes read in place`);
   assert.ok(
     frames.every((f) => rooms.has(f.buffers[0]!)),
@@ -121,6 +121,18 @@ test('every size of piece, cut by reads of every kind, arrives whole', () => {
     });
     bodies.forEach((b, i) => assert.ok(Buffer.from(frames[sizes.length + i]!.body).equals(b), `${what}: body ${i} of ${b.byteLength} bytes`));
   }
+});
+
+test('reads take 64 KiB until one fills its buffer, then 256 KiB', () => {
+  const reads = new SocketReads();
+  reads.attach(sinkOf(new FrameDecoder(() => {})));
+  const first = reads.onread.buffer();
+  assert.is(first.byteLength, 64 * 1024);
+  reads.onread.callback(100, first);
+  const second = reads.onread.buffer();
+  assert.is(second, first, 'a read that did not fill the buffer keeps it');
+  reads.onread.callback(second.byteLength, second.fill(0));
+  assert.is(reads.onread.buffer().byteLength, 256 * 1024);
 });
 
 test('a piece kept as views of the reused read buffer is not written over by the next read', () => {
