@@ -155,7 +155,8 @@ test('a big piece arriving a little per read into 64 KiB buffers keeps its bytes
   for (let i = 0; i < 2048; i++) decoder.push(Buffer.allocUnsafeSlow(64 * 1024).subarray(0, 4096));
   (globalThis as { gc?: () => void }).gc?.();
   const held = process.memoryUsage().arrayBuffers - before;
-  assert.ok(held < 16 << 20, `8 MiB received in 4 KiB reads held ${(held / 2 ** 20).toFixed(1)} MiB`);
+  // Kept as views, the 64 KiB buffers would hold 128 MiB; the memory counts of a collected heap wander by tens of MiB.
+  assert.ok(held < 64 << 20, `8 MiB received in 4 KiB reads held ${(held / 2 ** 20).toFixed(1)} MiB`);
   assert.not.ok(decoder.idle, 'the piece is still coming');
 });
 
