@@ -41,10 +41,12 @@ const BIG_READ = 256 * 1024;
 
 const bySocket = new WeakMap<net.Socket, SocketReads>();
 
-/** The reads of a socket opened with `socketReads().onread`; it delivers no 'data' events. */
+/** The reads of a socket opened with a SocketReads' `onread` (and bound to it); such a socket emits no 'data' events. */
 export const readsOf = (socket: object): SocketReads | undefined => bySocket.get(socket as net.Socket);
 
 export class SocketReads {
+  /** READ_SIZE, or BIG_READ for good once a read filled the buffer. */
+  private size = READ_SIZE;
   private spare = Buffer.allocUnsafeSlow(READ_SIZE);
   private sink: ReadSink | undefined;
   /** Chunks read before a sink was attached (a server's hello arrives as soon as the socket connects). */
@@ -83,9 +85,6 @@ export class SocketReads {
     if (sink.keepsChunks || this.spare.byteLength < this.size) this.spare = Buffer.allocUnsafeSlow(this.size);
     return this.spare;
   }
-
-  /** READ_SIZE, or BIG_READ for good once a read filled the buffer. */
-  private size = READ_SIZE;
 
   private read(n: number, memory: Uint8Array): void {
     if (this.inPlace) return this.sink!.filled(n);
