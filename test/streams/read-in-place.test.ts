@@ -178,7 +178,7 @@ test('bytes a socket read before the transport attached are handed over first, i
   }
 });
 
-test('clients dial Unix sockets and TCP with in-place reads, TLS without', async () => {
+test('clients dial Unix sockets and plain TCP with reads of their own (SocketReads)', async () => {
   const path = sock();
   const server = net.createServer((s) => s.destroy());
   await new Promise<void>((r) => server.listen(path, r));
