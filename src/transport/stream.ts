@@ -163,20 +163,6 @@ export class StreamTransport implements MessageTransport, BudgetMember {
     this.sink = sink;
     const { readable, writable, options } = this;
     const label = options.label;
-    const reads = readsOf(readable);
-    if (reads === undefined) this.on(readable, 'data', (chunk: Uint8Array) => this.read(chunk));
-    else {
-      const decoder = this.decoder;
-      reads.attach({
-        // Not before the hello: its first bytes are kept to describe a peer that is not farcall.
-        room: () => (this.greeting.done ? decoder.room() : undefined),
-        get keepsChunks() {
-          return decoder.keepsChunks;
-        },
-        filled: (n) => this.read(n),
-        chunk: (bytes) => this.read(bytes),
-      });
-    }
     let sawEnd = false;
     const ended = (): void => {
       if (this.decoder.idle) this.fail(new ChannelClosedError(`the ${label} closed the connection`));
@@ -195,6 +181,25 @@ export class StreamTransport implements MessageTransport, BudgetMember {
       this.on(writable, 'close', ended);
     }
     this.greeting.start(options.helloTimeout);
+    // Last: a socket read through SocketReads hands over at once what it read before, which must find this side's hello sent.
+    const reads = readsOf(readable);
+    if (reads === undefined) {
+      this.on(readable, 'data', (chunk: Uint8Array) => this.read(chunk));
+      return;
+    }
+    const decoder = this.decoder;
+    reads.attach({
+      // Not before the hello: its first bytes are kept to describe a peer that is not farcall.
+      room: () => (this.greeting.done ? decoder.room() : undefined),
+      get keepsChunks() {
+        return decoder.keepsChunks;
+      },
+      filled: (n) => this.read(n),
+      chunk: (bytes) => this.read(bytes),
+    });
+    // Such a socket may also have ended or closed before now, saying so to no one.
+    if (readable.readableEnded) ended();
+    else if (readable.destroyed) this.fail(new ChannelClosedError(`the connection to the ${label} closed before it was used`));
   }
 
   /** Takes a chunk read, or the number of bytes read in place into the decoder's room. */

@@ -12,7 +12,9 @@ import { FrameDecoder, encodeFrame, type Frame } from '../../src/framing.ts';
 import { connect, listen, transfer } from '../../src/index.ts';
 import { dial, resolveAddress } from '../../src/transport/socket.ts';
 import { SocketReads, readsOf, type ReadSink } from '../../src/transport/socket-reads.ts';
-import { tempDir, within } from './helpers.ts';
+import { hello, isError, tempDir, within } from './helpers.ts';
+import { StreamTransport } from '../../src/transport/stream.ts';
+import { ChannelClosedError } from '../../src/errors.ts';
 
 const tmp = tempDir();
 let n = 0;
@@ -173,6 +175,23 @@ test('bytes a socket read before the transport attached are handed over first, i
     reads.attach({ room: () => undefined, keepsChunks: false, filled: () => assert.unreachable('nothing was offered'), chunk: (b) => got.push(Buffer.from(b)) });
     assert.ok(Buffer.concat(got).equals(Buffer.concat([pattern(100_000, 9), Buffer.from('last')])));
     socket.destroy();
+  } finally {
+    server.close();
+  }
+});
+
+test('a transport started after its socket read the hello and ended: opens, then closes, nothing left waiting', async () => {
+  const path = sock();
+  const server = net.createServer((s) => s.end(hello()));
+  await new Promise<void>((r) => server.listen(path, r));
+  try {
+    const reads = new SocketReads();
+    const socket = reads.bind(net.connect({ path, onread: reads.onread }));
+    await within(5000, 'the socket should end', once(socket, 'end'));
+    const transport = new StreamTransport(socket, socket, { label: 'server' });
+    const closed = new Promise<Error | undefined>((resolve) => transport.start({ message: () => {}, close: resolve }));
+    await within(5000, 'the hello read before the start should open the transport', transport.ready);
+    isError(await within(5000, 'the end before the start should close the transport', closed), ChannelClosedError, 'closed the connection');
   } finally {
     server.close();
   }
