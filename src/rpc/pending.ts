@@ -9,9 +9,9 @@ export class Pending {
   timer: NodeJS.Timeout | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
-  private readonly record: MethodRecord | undefined = undefined;
+  private readonly record: MethodRecord | undefined;
   /** What record.begin() gave (-1 with metrics off). */
-  private readonly timing: number = -1;
+  private readonly timing: number;
 
   constructor(
     private readonly fulfil: (v: unknown) => void,
@@ -21,20 +21,17 @@ export class Pending {
     metrics: Metrics | undefined,
     handle: number,
   ) {
-    // Plain checks rather than optional chains: this runs on every call, and measured the cheaper.
-    if (metrics !== undefined) {
-      const record = (this.record = metrics.method('client', handle, path));
-      this.timing = record.begin();
-    }
+    this.record = metrics?.method('client', handle, path);
+    this.timing = this.record ? this.record.begin() : -1;
   }
 
   resolve(v: unknown): void {
-    if (this.record !== undefined) this.record.ok(this.timing);
+    this.record?.ok(this.timing);
     this.fulfil(v);
   }
 
   reject(e: unknown): void {
-    if (this.record !== undefined) this.record.fail(this.timing, e);
+    this.record?.fail(this.timing, e);
     this.refuse(e);
   }
 }

@@ -99,9 +99,8 @@ export abstract class ServingSide {
     }
     let result: unknown;
     let later: Promise<unknown> | undefined;
-    const metrics = m.i !== 0 ? this.options.governor?.metrics : undefined;
-    const rec = metrics === undefined ? undefined : metrics.method('server', m.h ?? 0, m.p);
-    const timing = rec === undefined ? -1 : rec.begin();
+    const rec = m.i !== 0 ? this.options.governor?.metrics?.method('server', m.h ?? 0, m.p) : undefined;
+    const timing = rec ? rec.begin() : -1;
     const outerPeer = dispatchingPeer;
     const outerId = dispatchingId;
     dispatchingPeer = this;
@@ -143,7 +142,7 @@ export abstract class ServingSide {
         },
       );
     } else {
-      if (rec !== undefined) rec.ok(timing);
+      rec?.ok(timing);
       this.reply(m.i, result, m.p);
     }
   }
