@@ -2,12 +2,19 @@
 // beside a build with the tracing checks taken out, and auth, over a worker and a Unix socket
 // with 1,000 calls in flight; connect() with and without auth.
 //
-// Two figures per configuration. Throughput is what the bars name, but other processes share
-// this machine and swing it by several times, which hides a 3 % difference; so the table also
-// gives calls per CPU-second of both sides (this process, and the server process read from
-// /proc), which a busy machine disturbs much less. Every configuration runs once per round, the
-// order reversed every other round, and each bar's ratio is also taken per round (the two
-// configurations it compares ran next to each other) to show its spread.
+// This machine's throughput swings by more than the 1–3 % these bars allow. A slice of 300 ms can
+// run 20 % faster or slower than the next; so every configuration stays open (warmed up once)
+// and they take turns in short slices, a round being one slice of each, the order rotating, and
+// a bar is the median of its per-round ratios, each taken between slices that ran close
+// together. Two instances of one configuration (two workers, or two server processes, each
+// compiled by V8 on its own) also differ by several percent over a whole run; so every
+// configuration runs as two instances, created in alternating order, and a round's ratio is of
+// their geometric means. The A/A lines put one instance of a configuration against the other:
+// what this run cannot tell apart.
+//
+// Two figures per slice. Throughput is what the bars name; the table also gives calls per
+// CPU-second of both sides (this process, whose threads include the worker, plus the server
+// process read from /proc), which a busy machine disturbs less.
 //
 // "No subscriber" is compared with a copy of the build in which every `hasSubscribers` check of
 // the tracing channels is replaced by `false`: the calls then cost what they would if farcall
@@ -15,7 +22,7 @@
 import { spawn as spawnProcess } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,19 +35,29 @@ type Api = { add(a: number, b: number): number };
 type Farcall = typeof farcallSource;
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const progress = (what: string): void => void process.stderr.write(`  measuring ${what}…\n`);
-const RUNS = 5;
+/** Rounds of slices, instances per configuration, and a slice's length. */
+const ROUNDS = 30;
+const INSTANCES = 2;
+const SLICE_MS = 300;
 
-/** A run: calls per second of wall time (median of its rounds), and per second of CPU on both sides. */
-interface Run {
+/** One slice: calls per second of wall time, and per second of CPU on both sides. */
+interface Slice {
   wall: number;
   cpu: number;
 }
 
-/** CPU seconds a process has used, from /proc (Linux); 0 where there is no /proc. */
+/** One instance of a configuration, kept open while the rounds run. */
+interface Subject {
+  slice(ms: number): Promise<Slice>;
+  close(): Promise<unknown>;
+}
+
+/** CPU seconds a process's threads have run, from /proc (Linux, nanoseconds); 0 where there is no /proc. */
 function processCpu(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e9;
   } catch {
     return 0;
   }
@@ -50,31 +67,56 @@ const ownCpu = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
-async function measured(call: () => Promise<unknown>, o: MeasureOptions, serverPid?: number): Promise<Run> {
+/** `call` with 1,000 in flight for `ms`; the calls of both sides per CPU-second too (the server in `serverPid` when it is another process). */
+async function slice(call: () => Promise<unknown>, ms: number, serverPid?: number): Promise<Slice> {
   let n = 0;
   const cpu0 = ownCpu() + (serverPid ? processCpu(serverPid) : 0);
-  const wall = await throughput(() => (n++, call()), 1000, o);
+  const wall = await throughput(() => (n++, call()), 1000, { rounds: 1, time: ms, warmup: 0 });
   const cpu = ownCpu() + (serverPid ? processCpu(serverPid) : 0) - cpu0;
   return { wall: wall.median, cpu: n / cpu };
 }
 
 /**
- * Every configuration once per round, in alternating order, after a short
- * round not counted (the first configurations would otherwise pay for
- * compiling what all share); the runs of each, in round order.
+ * Opens INSTANCES of every configuration, warms each up, then runs ROUNDS
+ * rounds of one slice per instance, the order rotating and reversed every
+ * other round. The slices of each configuration's instances, per round.
  */
-async function interleaved(configs: Record<string, (o: MeasureOptions) => Promise<Run>>, o: MeasureOptions): Promise<Record<string, Run[]>> {
-  const runs: Record<string, Run[]> = {};
-  const names = Object.keys(configs);
-  progress('every configuration once, to warm up');
-  for (const name of names) await configs[name]!({ rounds: 1, time: 100, warmup: 50 });
-  for (let r = 0; r < RUNS; r++) {
-    for (const name of r % 2 === 0 ? names : [...names].reverse()) {
-      progress(`${name} (${r + 1} of ${RUNS})`);
-      (runs[name] ??= []).push(await configs[name]!(o));
+async function rounds(transport: string, configs: Record<string, () => Promise<Subject>>): Promise<Record<string, Slice[][]>> {
+  const subjects: { name: string; subject: Subject }[] = [];
+  try {
+    progress(`${transport}: opening ${INSTANCES} instances of each configuration`);
+    for (let i = 0; i < INSTANCES; i++) {
+      // Earlier instances may differ from later ones: each configuration is made first as often as last.
+      const made = i % 2 === 0 ? Object.entries(configs) : Object.entries(configs).reverse();
+      for (const [name, open] of made) subjects.push({ name, subject: await open() });
     }
+    for (const { subject } of subjects) await subject.slice(1000);
+    const out: Record<string, Slice[][]> = {};
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 10 === 0) progress(`${transport}: rounds ${r + 1}–${Math.min(ROUNDS, r + 10)} of ${ROUNDS}`);
+      const order = subjects.map((_, i) => subjects[(i + r) % subjects.length]!);
+      if (r % 2 === 1) order.reverse();
+      const got = new Map<Subject, Slice>();
+      for (const { subject } of order) got.set(subject, await subject.slice(SLICE_MS));
+      for (const name of Object.keys(configs)) (out[name] ??= []).push(subjects.filter((s) => s.name === name).map((s) => got.get(s.subject)!));
+    }
+    return out;
+  } finally {
+    for (const { subject } of subjects) await subject.close();
   }
-  return runs;
+}
+
+const geoMean = (xs: number[]): number => Math.exp(xs.reduce((sum, x) => sum + Math.log(x), 0) / xs.length);
+const quantile = (sorted: number[], f: number): number => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]!;
+
+/** Per-round ratios of `a` to `b` (geometric means of their instances), sorted. */
+function perRound(a: Slice[][], b: Slice[][], of: keyof Slice): number[] {
+  return a.map((slices, r) => geoMean(slices.map((s) => s[of])) / geoMean(b[r]!.map((s) => s[of]))).sort((x, y) => x - y);
+}
+
+/** A bar's cell: the median per-round ratio and the middle half of them. */
+function ratioCell(ratios: number[]): string {
+  return `**${quantile(ratios, 0.5).toFixed(3)}** (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)})`;
 }
 
 /**
@@ -84,7 +126,7 @@ async function interleaved(configs: Record<string, (o: MeasureOptions) => Promis
  * machine's swings that blur the worker and socket figures mostly cancel;
  * it is the cost of metrics on a call with both its sides counted.
  */
-async function inThreadMetrics(farcall: Farcall, rounds = 21, ms = 250): Promise<{ ratio: number; q1: number; q3: number }> {
+async function inThreadMetrics(farcall: Farcall, count = 21, ms = 250): Promise<{ ratio: number; q1: number; q3: number }> {
   const { MessageChannel } = await import('node:worker_threads');
   const run = async (metrics: boolean): Promise<number> => {
     const { port1, port2 } = new MessageChannel();
@@ -104,7 +146,7 @@ async function inThreadMetrics(farcall: Farcall, rounds = 21, ms = 250): Promise
   await run(false);
   await run(true);
   const ratios: number[] = [];
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < count; r++) {
     let off: number;
     let on: number;
     if (r % 2 === 0) {
@@ -150,18 +192,12 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
   const rows: Row[] = [];
   const bars: string[] = [];
   try {
-    const overWorker = async (o: MeasureOptions, metrics: boolean, traced: boolean, build = built): Promise<Run> => {
+    const overWorker = async (metrics: boolean, build = built): Promise<Subject> => {
       const { wrap, Metrics } = builds[build]!;
       const worker = new Worker(here('./workers/govern-worker.mjs'), { workerData: { metrics, build } });
       const api = wrap<Api>(worker, metrics ? { metrics: new Metrics() } : undefined);
-      const unsubscribe = traced ? subscribe() : () => {};
-      try {
-        await api.add(1, 2);
-        return await measured(() => api.add(1, 2), o);
-      } finally {
-        unsubscribe();
-        await worker.terminate();
-      }
+      await api.add(1, 2);
+      return { slice: (ms) => slice(() => api.add(1, 2), ms), close: () => worker.terminate() };
     };
     const startServer = async (mode: string, build = built): Promise<{ path: string; pid: number; stop(): void }> => {
       const path = join(dir, `g${Math.random().toString(36).slice(2)}.sock`);
@@ -170,19 +206,17 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
       return { path, pid: server.pid!, stop: () => server.kill() };
     };
     const options = (mode: string) => (mode === 'metrics' ? { metrics: true } : mode === 'auth' ? { auth: AUTH } : {});
-    const overSocket = async (o: MeasureOptions, mode: '' | 'metrics' | 'auth', build = built): Promise<Run> => {
+    const overSocket = async (mode: '' | 'metrics' | 'auth', build = built): Promise<Subject> => {
       const server = await startServer(mode, build);
-      try {
-        const conn = await builds[build]!.connect<Api>(server.path, options(mode));
-        try {
-          await conn.api.add(1, 2);
-          return await measured(() => conn.api.add(1, 2), o, server.pid);
-        } finally {
+      const conn = await builds[build]!.connect<Api>(server.path, options(mode));
+      await conn.api.add(1, 2);
+      return {
+        slice: (ms) => slice(() => conn.api.add(1, 2), ms, server.pid),
+        close: async () => {
           await conn.close();
-        }
-      } finally {
-        server.stop();
-      }
+          server.stop();
+        },
+      };
     };
     const connecting = async (mode: '' | 'auth'): Promise<Figure> => {
       const server = await startServer(mode);
@@ -196,80 +230,74 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
         server.stop();
       }
     };
-    const configs: Record<string, (o: MeasureOptions) => Promise<Run>> = {
-      'worker, metrics off': (o) => overWorker(o, false, false),
-      'worker, metrics on': (o) => overWorker(o, true, false),
-      'unix socket, plain': (o) => overSocket(o, ''),
-      'unix socket, metrics on': (o) => overSocket(o, 'metrics'),
-      'unix socket, auth': (o) => overSocket(o, 'auth'),
-    };
-    if (bare) {
-      configs['worker, no tracing hooks'] = (o) => overWorker(o, false, false, bare.href);
-      configs['unix socket, no tracing hooks'] = (o) => overSocket(o, '', bare.href);
-    }
-    const runs = await interleaved(configs, o);
+    const worker = await rounds('worker', {
+      'metrics off': () => overWorker(false),
+      'metrics on': () => overWorker(true),
+      ...(bare && { 'no tracing hooks': () => overWorker(false, bare.href) }),
+    });
+    const socket = await rounds('unix socket', {
+      plain: () => overSocket(''),
+      'metrics on': () => overSocket('metrics'),
+      auth: () => overSocket('auth'),
+      ...(bare && { 'no tracing hooks': () => overSocket('', bare.href) }),
+    });
     progress('metrics on and off with both sides in this thread');
     const witness = await inThreadMetrics(builds[built]!);
     // A subscriber changes its channel's prototype when it comes and goes, which makes V8 drop the
     // code it optimised for the checks: run it after the others, as an agent that stays subscribed.
-    for (let r = 0; r < RUNS; r++) {
-      progress(`worker, traced (${r + 1} of ${RUNS})`);
-      (runs['worker, traced'] ??= []).push(await overWorker(o, false, true));
-    }
+    const unsubscribe = subscribe();
+    const traced = await rounds('worker, traced', { traced: () => overWorker(false) }).finally(unsubscribe);
     progress('connect() without and with auth');
     const connectPlain = await connecting('');
     const connectAuth = await connecting('auth');
 
-    const wallOf = (name: string): Figure => figure(runs[name]!.map((r) => r.wall), 'calls/s');
-    const cpuOf = (name: string): Figure => figure(runs[name]!.map((r) => r.cpu), 'calls/s');
-    const add = (where: string, who: string, name: string, base?: string): void => {
-      rows.push({ what: `${where}: throughput, 1,000 in flight`, who, figure: wallOf(name), ...(base && { base: wallOf(base) }), lowerIsBetter: false });
-      rows.push({ what: `${where}: calls per CPU-second, both sides`, who, figure: cpuOf(name), ...(base && { base: cpuOf(base) }), lowerIsBetter: false });
+    const all = (runs: Slice[][], of: keyof Slice): Figure => figure(runs.flat().map((s) => s[of]), 'calls/s');
+    const add = (where: string, who: string, runs: Slice[][], base?: Slice[][]): void => {
+      rows.push({ what: `${where}: throughput, 1,000 in flight`, who, figure: all(runs, 'wall'), ...(base && { base: all(base, 'wall') }), lowerIsBetter: false });
+      rows.push({ what: `${where}: calls per CPU-second, both sides`, who, figure: all(runs, 'cpu'), ...(base && { base: all(base, 'cpu') }), lowerIsBetter: false });
     };
-    add('worker', 'metrics off, no tracing subscriber', 'worker, metrics off');
-    add('worker', 'metrics on (both sides)', 'worker, metrics on', 'worker, metrics off');
-    add('worker', 'a tracing subscriber (client side)', 'worker, traced', 'worker, metrics off');
-    if (bare) add('worker', 'build without tracing hooks', 'worker, no tracing hooks', 'worker, metrics off');
-    add('unix socket', 'metrics off, no auth', 'unix socket, plain');
-    add('unix socket', 'metrics on (both sides)', 'unix socket, metrics on', 'unix socket, plain');
-    add('unix socket', 'auth (shared secret), after connecting', 'unix socket, auth', 'unix socket, plain');
-    if (bare) add('unix socket', 'build without tracing hooks', 'unix socket, no tracing hooks', 'unix socket, plain');
+    add('worker', 'metrics off, no tracing subscriber', worker['metrics off']!);
+    add('worker', 'metrics on (both sides)', worker['metrics on']!, worker['metrics off']);
+    add('worker', 'a tracing subscriber (client side; slices after the others)', traced.traced!, worker['metrics off']);
+    if (bare) add('worker', 'build without tracing hooks', worker['no tracing hooks']!, worker['metrics off']);
+    add('unix socket', 'metrics off, no auth', socket.plain!);
+    add('unix socket', 'metrics on (both sides)', socket['metrics on']!, socket.plain);
+    add('unix socket', 'auth (shared secret), after connecting', socket.auth!, socket.plain);
+    if (bare) add('unix socket', 'build without tracing hooks', socket['no tracing hooks']!, socket.plain);
     rows.push({ what: 'unix socket: connect() and close(), p50', who: 'no auth', figure: connectPlain, lowerIsBetter: true });
     rows.push({ what: 'unix socket: connect() and close(), p50', who: 'auth (one more round trip, two HMACs a side)', figure: connectAuth, base: connectPlain, lowerIsBetter: true });
 
-    // Each bar as ratios: of the medians over the runs, and per round (min–max) for the spread.
-    const ratio = (a: string, b: string, of: 'wall' | 'cpu'): string => {
-      const per = runs[a]!.map((r, i) => r[of] / runs[b]![i]![of]).sort((x, y) => x - y);
-      const med = figure(runs[a]!.map((r) => r[of]), 'calls/s').median / figure(runs[b]!.map((r) => r[of]), 'calls/s').median;
-      return `${med.toFixed(3)} (${per[0]!.toFixed(2)}–${per[per.length - 1]!.toFixed(2)})`;
+    const bar = (what: string, a: Slice[][], b: Slice[][]): void => {
+      bars.push(`| ${what} | ${ratioCell(perRound(a, b, 'wall'))} | ${ratioCell(perRound(a, b, 'cpu'))} |`);
     };
-    const bar = (what: string, a: string, b: string): void => {
-      bars.push(`| ${what} | ${ratio(a, b, 'wall')} | ${ratio(a, b, 'cpu')} |`);
-    };
+    // The two instances of the base configuration against each other: what this run cannot tell apart.
+    const aa = (runs: Slice[][]): [Slice[][], Slice[][]] => [runs.map((r) => [r[1]!]), runs.map((r) => [r[0]!])];
     bars.push(
       '',
-      `Bars: ratio of the medians of ${RUNS} rounds (min–max of the per-round ratios). Throughput is the bar; calls per CPU-second is the steadier witness on a shared machine.`,
+      `Bars: the median of ${ROUNDS} per-round ratios (the middle half of them), each between slices of ${SLICE_MS} ms that ran in the same round, ${INSTANCES} instances a configuration.`,
       '',
       '| bar | throughput | calls per CPU-second |',
       '| --- | ---: | ---: |',
     );
-    bar('worker: metrics on ÷ off (≥ 0.97)', 'worker, metrics on', 'worker, metrics off');
-    bar('unix socket: metrics on ÷ off (≥ 0.97)', 'unix socket, metrics on', 'unix socket, plain');
+    bar('worker: metrics on ÷ off (≥ 0.97)', worker['metrics on']!, worker['metrics off']!);
+    bar('unix socket: metrics on ÷ off (≥ 0.97)', socket['metrics on']!, socket.plain!);
     if (bare) {
-      bar('worker: no subscriber ÷ no tracing hooks (≥ 0.99)', 'worker, metrics off', 'worker, no tracing hooks');
-      bar('unix socket: no subscriber ÷ no tracing hooks (≥ 0.99)', 'unix socket, plain', 'unix socket, no tracing hooks');
+      bar('worker: no subscriber ÷ no tracing hooks (≥ 0.99)', worker['metrics off']!, worker['no tracing hooks']!);
+      bar('unix socket: no subscriber ÷ no tracing hooks (≥ 0.99)', socket.plain!, socket['no tracing hooks']!);
     } else {
       bars.push('| no subscriber ÷ no tracing hooks | (the build has no tracing checks this bench knows how to take out) | |');
     }
-    bar('unix socket: auth ÷ no auth, calls after connecting (≥ 1 ÷ 1.02 = 0.98)', 'unix socket, auth', 'unix socket, plain');
+    bar('unix socket: auth ÷ no auth, calls after connecting (≥ 1 ÷ 1.02 = 0.98)', socket.auth!, socket.plain!);
+    bar('A/A, worker: one instance of metrics off ÷ the other (noise: no bar)', ...aa(worker['metrics off']!));
+    bar('A/A, unix socket: one instance of plain ÷ the other (noise: no bar)', ...aa(socket.plain!));
     bars.push(
       '',
-      `Witness, steadier on this machine: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}): what metrics cost a call, both of its sides counted on one CPU.`,
+      `The A/A lines compare two instances of one configuration, so a single one of them carries this run's whole difference between instances; a bar's ratio, of two instances a side, carries about half of it. Witness, steadier on this machine: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}): what metrics cost a call, both of its sides counted on one CPU.`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const title = `governance: metrics, tracing and auth (farcall build; ${RUNS} interleaved rounds${bare ? `; ${bare.checks} tracing checks taken out of the copy without hooks` : ''})`;
+  const title = `governance: metrics, tracing and auth (farcall build; ${ROUNDS} rounds of ${SLICE_MS} ms slices, ${INSTANCES} instances a configuration${bare ? `; ${bare.checks} tracing checks taken out of the copy without hooks` : ''})`;
   return table(title, rows) + bars.join('\n') + '\n';
 }
 
