@@ -14,7 +14,8 @@
 //
 // Two figures per slice. Throughput is what the bars name; the table also gives calls per
 // CPU-second of both sides (this process, whose threads include the worker, plus the server
-// process read from /proc), which a busy machine disturbs less.
+// process read from /proc), which other processes on the machine do not take from; in seven runs
+// it swung about as much as throughput did, so it is a second view, not a steadier one.
 //
 // "No subscriber" is a copy of the build beside a second copy in which every `hasSubscribers`
 // check of the tracing channels is replaced by `false`: the calls of the second cost what they
@@ -123,8 +124,9 @@ function ratioCell(ratios: number[]): string {
  * Metrics on ÷ off with both sides in this thread, over a MessageChannel,
  * 1,000 calls in flight: calls per CPU-second, the median of per-round
  * ratios of rounds taking turns. Nothing here waits on another CPU, so the
- * machine's swings that blur the worker and socket figures mostly cancel;
- * it is the cost of metrics on a call with both its sides counted.
+ * cost of waking one is out of it, though the machine's own swings are not
+ * (0.93–0.99 over seven runs); it is the cost of metrics on a call with
+ * both its sides counted.
  */
 async function inThreadMetrics(farcall: Farcall, count = 21, ms = 250): Promise<{ ratio: number; q1: number; q3: number }> {
   const { MessageChannel } = await import('node:worker_threads');
@@ -205,20 +207,33 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
       const { wrap, Metrics } = builds[build]!;
       const worker = new Worker(here('./workers/govern-worker.mjs'), { workerData: { metrics, build } });
       const api = wrap<Api>(worker, metrics ? { metrics: new Metrics() } : undefined);
-      await api.add(1, 2);
+      await api.add(1, 2).catch(async (err: unknown) => {
+        await worker.terminate();
+        throw err;
+      });
       return { slice: (ms) => slice(() => api.add(1, 2), ms), close: () => worker.terminate() };
     };
     const startServer = async (mode: string, build = built): Promise<{ path: string; pid: number; stop(): void }> => {
       const path = join(dir, `g${Math.random().toString(36).slice(2)}.sock`);
       const server = spawnProcess(process.execPath, [here('./workers/govern-server.mjs'), path, mode, build], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await once(server.stdout!, 'data');
+      // A server that dies before it is ready says so here, rather than leaving the bench waiting.
+      const exited = once(server, 'exit').then(([code]) => Promise.reject(new Error(`the bench's server exited (${String(code)}) before it was ready`)));
+      await Promise.race([once(server.stdout!, 'data'), exited]);
+      exited.catch(() => {});
       return { path, pid: server.pid!, stop: () => server.kill() };
     };
     const options = (mode: string) => (mode === 'metrics' ? { metrics: true } : mode === 'auth' ? { auth: AUTH } : {});
     const overSocket = async (mode: '' | 'metrics' | 'auth', build = built): Promise<Subject> => {
       const server = await startServer(mode, build);
-      const conn = await builds[build]!.connect<Api>(server.path, options(mode));
-      await conn.api.add(1, 2);
+      let conn;
+      try {
+        conn = await builds[build]!.connect<Api>(server.path, options(mode));
+        await conn.api.add(1, 2);
+      } catch (err) {
+        await conn?.close();
+        server.stop();
+        throw err;
+      }
       return {
         slice: (ms) => slice(() => conn.api.add(1, 2), ms, server.pid),
         close: async () => {
@@ -307,7 +322,7 @@ export async function govern(o: MeasureOptions = {}): Promise<string> {
     bar('A/A, unix socket: one instance of plain ÷ the other (noise: no bar)', ...aa(socket.plain!));
     bars.push(
       '',
-      `The A/A lines compare two instances of one configuration, so a single one of them carries this run's whole difference between instances; a bar's ratio, of two instances a side, carries about half of it. Witness, steadier on this machine: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}): what metrics cost a call, both of its sides counted on one CPU.`,
+      `The A/A lines compare two instances of one configuration, so a single one of them carries this run's whole difference between instances; a bar's ratio, of two instances a side, carries less of it. Witness: metrics on ÷ off with both sides of the call in one thread (a MessageChannel), calls per CPU-second, median of 21 per-round ratios: **${witness.ratio.toFixed(3)}** (middle half ${witness.q1.toFixed(3)}–${witness.q3.toFixed(3)}): what metrics cost a call, both of its sides counted on one CPU.`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
